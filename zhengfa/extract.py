@@ -1,0 +1,538 @@
+"""Quantitative statements → normalized metric rows with provenance.
+
+A figure becomes a metric when it carries a measure word, a percent, a money unit, a ratio
+subject (案访比928.79) or a rank (全市第一). Lists distribute: 分别下降58%、23% gives one row per
+subject or per place; 均居全省第一 gives one rank per subject. Everything else (years, dates,
+ordinals, slogans, phone numbers, codes) is left alone.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from zhengfa import data_files, regions, subjects
+from zhengfa.clean import Cleaned
+from zhengfa.numbers import MULTIPLIERS, approx_words, figure_regex, is_chinese_numeral, parse_number, units
+from zhengfa.periods import Period, find_periods, period_before
+from zhengfa.sections import Section
+
+_SENTENCE = re.compile(r"[^。！？!?…]+(?:[。！？!?]|…+)?")
+_CLAUSE_BREAK = re.compile(r"[,，;；:：]")
+_RESET_BREAK = re.compile(r"[;；]")
+_LIST_JOIN = re.compile(r"^\s*(?:、|和|及|与|以及|,)\s*$")
+_RANK = re.compile(
+    r"(?P<scope>全[国省市区县州]|本[省市区县])(?P<extra>[\u4e00-\u9fff]{0,6}?)(?:排名|排|位列|位居|列|居)?"
+    r"(?P<ord>第(?P<n>[一二三四五六七八九十]{1,3}|\d{1,3})(?![批期届次个条轮项家所名单阶季章部节课站道场年])|首位|之首)"
+)
+_RANK_MORE = re.compile(r"^、\s*第([一二三四五六七八九十]{1,3}|\d{1,3})")
+_RATIO_SUBJECT = re.compile(r"(比|率|指数|系数|密度)(为|达到|达|是|:)?\s*$")
+_CODE_CONTEXT = re.compile(r"[A-Za-z0-9\-_/〔〕\[\]]$")
+_BOOK_TITLE = re.compile(r"《[^》]*》")
+_QUOTED = re.compile(r"“[^”]{0,30}”|\"[^\"]{0,30}\"|「[^」]{0,30}」")
+_PLACE_LIST = re.compile(r"^(?P<names>[\u4e00-\u9fff]{2,8}(?:[、和][\u4e00-\u9fff]{2,8})+)(?P<count>[两二三四五六七八九十]+[省市区县])?")
+_ADVERBS = re.compile(r"(大幅|明显|持续|分别|均|稳步|显著|有效|进一步|同比|环比|了|达|为|约|近|超|逾|较大|小幅)+$")
+
+
+@lru_cache(maxsize=1)
+def _change_words() -> list[tuple[str, int]]:
+    rows = data_files.read_tsv("change_words.tsv", 2)
+    return sorted(((w, int(s)) for w, s in rows), key=lambda x: -len(x[0]))
+
+
+@lru_cache(maxsize=1)
+def _basis_rules() -> list[tuple[re.Pattern, str]]:
+    return [(re.compile(rx), b) for rx, b in data_files.read_tsv("basis.tsv", 2)]
+
+
+@dataclass
+class Figure:
+    """One figure found in a sentence, before it is turned into rows."""
+    start: int  # within the sentence
+    end: int
+    num_start: int
+    value: float
+    unit: str
+    unit_class: str
+    approx: str
+    quote: str
+    rank_scope: str | None = None
+
+
+@dataclass
+class Metric:
+    kind: str
+    value: float
+    unit: str
+    approx: str
+    basis: str | None
+    subject: str
+    region: str
+    period_start: int | None
+    period_end: int | None
+    quote: str
+    sentence: str
+    char_start: int
+    char_end: int
+    section_ord: int | None
+    indicator: str | None = None
+    in_caption: bool = False
+    in_repeated: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DocContext:
+    region: regions.Unit | None  # None = national
+    report_year: int | None
+    publish_year: int | None
+    area: set[str]  # county labels of the document's city, for street-level evidence
+
+
+# ---------------------------------------------------------------- figures
+
+def _figures(sentence: str) -> list[Figure]:
+    out: list[Figure] = []
+    approx_before = approx_words()["before"]
+    approx_after = approx_words()["after"]
+    masked = _BOOK_TITLE.sub(lambda m: "□" * len(m.group()), sentence)
+    quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(masked)]
+    unit_table = units()
+    for m in figure_regex().finditer(masked):
+        num, unit = m.group("num"), m.group("unit")
+        s, e = m.start(), m.end()
+        prev = masked[max(0, s - 1):s]
+        nxt = masked[e:e + 1]
+        if prev == "第" or _CODE_CONTEXT.search(prev) or re.match(r"[A-Za-z0-9\-]", nxt or " "):
+            continue
+        if prev == "□":
+            continue
+        cn = is_chinese_numeral(num)
+        unit_canon, unit_class = unit_table.get(unit, ("", "none")) if unit else ("", "none")
+        if unit_class == "skip":
+            continue
+        value = parse_number(num)
+        if value is None:
+            continue
+        approx = "exact"
+        suf = m.group("suf1") or m.group("suf2")
+        if suf:
+            approx = approx_after[suf]
+        if m.group("post"):
+            approx = approx_after[m.group("post")]
+        head = masked[max(0, s - 2):s]
+        for word in sorted(approx_before, key=len, reverse=True):
+            if head.endswith(word):
+                approx = approx_before[word]
+                break
+        if cn:
+            inside_quotes = any(a <= s < b for a, b in quoted)
+            big = any(c in num for c in "百千万亿")
+            if inside_quotes or not (suf or big or unit_class == "tenth"):
+                continue
+            if unit_class == "none":
+                continue
+        mult = m.group("mult")
+        if mult:
+            value *= MULTIPLIERS[mult]
+        if unit_class == "money":
+            unit_canon = "元"
+        if unit_class == "tenth":
+            value *= 10
+            unit_canon = "%"
+        if unit == "人次" or unit == "件次":
+            unit_canon = unit
+        if unit_class == "none":
+            # A bare number: only a ratio (案访比928.79) or a decimal change of a ratio.
+            if not (_RATIO_SUBJECT.search(masked[:s]) or (("." in num) and _change_at(masked[:s]))):
+                continue
+            if 1900 <= value <= 2100 and "." not in num:
+                continue
+        if not math.isfinite(value):
+            continue
+        quote_end = m.end("unit") if unit else (m.end("suf2") if m.group("suf2") else (m.end("mult") if mult else m.end("num")))
+        quote_end = max(quote_end, m.end("num"))
+        out.append(Figure(s, e, s, value, unit_canon, unit_class, approx, sentence[s:quote_end]))
+    for m in _RANK.finditer(masked):
+        if m.group("n"):
+            n = parse_number(m.group("n"))
+        else:
+            n = 1.0
+        if n is None:
+            continue
+        scope = m.group("scope") + (m.group("extra") if m.group("extra") and not re.search(r"(排名|位列|位居|排|列|居)", m.group("extra")) else "")
+        out.append(Figure(m.start("ord"), m.end("ord"), m.start(), n, "名", "rank", "exact",
+                          sentence[m.start("ord"):m.end("ord")], scope))
+        tail = masked[m.end():]
+        more = _RANK_MORE.match(tail)
+        while more:
+            n2 = parse_number(more.group(1))
+            a, b = m.end() + more.start() + 1, m.end() + more.end()
+            if n2:
+                out.append(Figure(a, b, a, n2, "名", "rank", "exact", sentence[a:b], scope))
+            tail = tail[more.end():]
+            more = _RANK_MORE.match(tail)
+            m_end = b
+    out.sort(key=lambda f: f.start)
+    # 3.2个、2.7个百分点: a list shares its last figure's unit.
+    for i in range(len(out) - 2, -1, -1):
+        a, b = out[i], out[i + 1]
+        if _LIST_JOIN.match(sentence[a.end:b.num_start]) and b.unit.startswith(a.unit or "\0") and b.unit != a.unit and a.unit_class != "rank":
+            a.unit, a.unit_class = b.unit, b.unit_class
+    return out
+
+
+def _change_at(before: str) -> tuple[str, int] | None:
+    """A change word ending `before` (ignoring adverbs and approximation words)."""
+    t = before.rstrip()
+    t = re.sub(r"(了|达|为|约|近|超过|超|逾|将近|接近|分别|均|大约)+$", "", t)
+    for word, sign in _change_words():
+        if t.endswith(word):
+            if len(word) == 1 and word in "多少":
+                continue
+            if re.search(r"(降至|降到|增至|升至|提高到|提升至|下降到|增长到)$", t + "至"):
+                pass
+            return word, sign
+    return None
+
+
+def _basis(text: str) -> str | None:
+    found = None
+    pos = -1
+    for rx, b in _basis_rules():
+        for m in rx.finditer(text):
+            if m.start() > pos:
+                found, pos = b, m.start()
+    return found
+
+
+# ---------------------------------------------------------------- context
+
+def _section_regions(doc: Cleaned, sections: list[Section], ctx: DocContext) -> dict[int, str]:
+    """Region label per section from the evidence inside it (districts, streets, stations)."""
+    home = ctx.region
+    evidence: dict[int, dict[str, float]] = {}
+    home_units = [home] if home else []
+    for s in sections:
+        text = s.text
+        score: dict[str, float] = {}
+        for m, u in regions.resolve(regions.find_mentions(text), home_units):
+            if home is None or u == home or regions.siblings_or_below(u, home) or regions.is_within(home, u) is False:
+                if home is not None and not (u == home or regions.siblings_or_below(u, home)):
+                    continue
+                score[u.label] = score.get(u.label, 0) + 2
+        if ctx.area:
+            for _, county in regions.find_towns(text, ctx.area):
+                score[county.label] = score.get(county.label, 0) + 1
+        evidence[s.ord] = score
+    # Numbered sibling headings of one run (1 / 2 / 3) share their evidence.
+    series: dict[int, dict[str, float]] = {}
+    for s in sections:
+        if s.series is not None:
+            agg = series.setdefault(s.series, {})
+            for k, v in evidence[s.ord].items():
+                agg[k] = agg.get(k, 0) + v
+    default = home.label if home else regions.NATIONAL
+    out: dict[int, str] = {}
+    for s in sections:
+        ev = evidence[s.ord]
+        if not ev and s.series is not None:
+            ev = series.get(s.series, {})
+        if ev:
+            best = max(ev.items(), key=lambda kv: (kv[1], kv[0] == default))
+            # The home region keeps a section unless another area clearly dominates.
+            if default in ev and ev[default] >= best[1] * 0.5 and best[0] != default and _level(best[0]) != "county":
+                out[s.ord] = default
+            else:
+                out[s.ord] = best[0]
+        else:
+            parent = s.parent
+            out[s.ord] = out.get(parent, default) if parent is not None and s.kind not in ("title",) else default
+            if s.kind in ("numbered",) and s.level == 1:
+                out[s.ord] = default
+    return out
+
+
+def _level(label: str) -> str:
+    u = regions.units_by_label().get(label)
+    return u.level if u else "national"
+
+
+def _section_period(s: Section, ctx: DocContext) -> Period:
+    hits = [h for h in find_periods(s.heading, ctx.report_year, ctx.publish_year) if not h.weak]
+    if hits and s.kind != "lead":
+        return hits[-1].period
+    return (ctx.report_year, ctx.report_year)
+
+
+# ---------------------------------------------------------------- rows
+
+def extract(doc: Cleaned, sections: list[Section], ctx: DocContext) -> list[Metric]:
+    sec_region = _section_regions(doc, sections, ctx)
+    para_section: dict[int, Section] = {}
+    for s in sections:
+        for idx in s.paragraphs:
+            para_section[idx] = s
+    metrics: list[Metric] = []
+    for idx, para in enumerate(doc.paragraphs):
+        sec = para_section.get(idx)
+        region = sec_region.get(sec.ord) if sec else (ctx.region.label if ctx.region else regions.NATIONAL)
+        region = _paragraph_region(para.text, region, ctx) if para.caption else region
+        default_period = _section_period(sec, ctx) if sec else (ctx.report_year, ctx.report_year)
+        for sm in _SENTENCE.finditer(para.text):
+            sentence = sm.group()
+            if not sentence.strip():
+                continue
+            rows = _sentence_metrics(sentence, region, default_period, ctx)
+            for r in rows:
+                r.char_start += para.start + sm.start()
+                r.char_end += para.start + sm.start()
+                r.section_ord = sec.ord if sec else None
+                r.in_caption = para.caption
+                r.in_repeated = para.repeated
+                r.indicator = subjects.indicator(r.subject, r.kind)
+            metrics.extend(rows)
+    return metrics
+
+
+def _paragraph_region(text: str, region: str, ctx: DocContext) -> str:
+    """A caption names its own district (湖里刑事警情持续保持低位…)."""
+    anchor = regions.units_by_label().get(region) or ctx.region
+    if anchor is None:
+        return region
+    for m, u in regions.resolve(regions.find_mentions(text), [anchor]):
+        if u != anchor and regions.siblings_or_below(u, anchor):
+            return u.label
+    return region
+
+
+def _place_list(text: str, anchor: regions.Unit | None) -> tuple[list[str], int]:
+    """Leading list of sibling places (吉安市、抚州市 / 广州、深圳两市) → labels, length consumed."""
+    m = _PLACE_LIST.match(text)
+    if not m:
+        return [], 0
+    names = re.split(r"[、和]", m.group("names"))
+    labels = []
+    consumed = 0
+    ctx_units = [anchor] if anchor else []
+    for i, name in enumerate(names):
+        found = regions.resolve(regions.find_mentions(name), ctx_units)
+        if not found:
+            if i == len(names) - 1 and labels:
+                # the last item runs on into the subject: 抚州市刑事案件发案数
+                break
+            return [], 0
+        mention, unit = found[0]
+        if mention.start != 0:
+            return [], 0
+        labels.append(unit.label)
+    if len(labels) < 2:
+        return [], 0
+    # consumed = up to the end of the last place name (+ 两市/三省)
+    last = names[len(labels) - 1]
+    pos = text.find(last) + len(regions.resolve(regions.find_mentions(last), ctx_units)[0][0].name)
+    if m.group("count") and labels and len(labels) == len(names):
+        pos = m.end()
+    consumed = pos
+    return labels, consumed
+
+
+def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: DocContext) -> list[Metric]:
+    figs = _figures(sentence)
+    if not figs:
+        return []
+    anchor = regions.units_by_label().get(region) or ctx.region
+    rows: list[Metric] = []
+    # Group figures into lists joined only by 、/和 (分别下降58%、23%).
+    groups: list[list[Figure]] = []
+    for f in figs:
+        if groups and _LIST_JOIN.match(sentence[groups[-1][-1].end:f.num_start]) and groups[-1][-1].unit_class == f.unit_class:
+            groups[-1].append(f)
+        else:
+            groups.append([f])
+    prev_rows: list[Metric] = []  # rows of the previous group in this sentence
+    prev_clause_rows: list[Metric] = []
+    for gi, group in enumerate(groups):
+        head = group[0]
+        # clause window: from the last clause break (or previous figure) to the figure
+        prev_end = groups[gi - 1][-1].end if gi else 0
+        cut = max((mm.end() for mm in _CLAUSE_BREAK.finditer(sentence, 0, head.start)), default=0)
+        window_start = max(cut, prev_end)
+        before = sentence[window_start:head.start]
+        clause_before = sentence[cut:head.start]
+        adjacent = gi > 0 and prev_end == head.num_start  # 3个31人
+        reset = max((mm.end() for mm in _RESET_BREAK.finditer(sentence, 0, head.start)), default=0)
+        period_text = sentence[reset:head.start]
+        period = period_before(period_text, len(period_text), ctx.report_year, ctx.publish_year, default_period)
+        if re.search(r"同期", period_text) and prev_rows:
+            period = (prev_rows[0].period_start, prev_rows[0].period_end)
+        basis_text = sentence[cut:head.start]
+        # places named in the clause
+        place_labels, consumed = _place_list(trimmed_lead(clause_before), anchor)
+        row_region = region
+        if not place_labels:
+            row_region = _clause_region(sentence[:head.start], region, anchor)
+        kind, sign, basis = _kind(head, before, basis_text, group)
+        subj_text = before
+        if kind == "change":
+            subj_text = _strip_change(before)
+        subj = _subject(subj_text, clause_before, sentence, head, window_start, prev_rows, adjacent, consumed, place_labels)
+        subj_list = _split_subjects(subj) if len(group) > 1 or "均" in before[-4:] or "均" in sentence[head.start - 6:head.start] else [subj]
+        if head.unit_class == "rank":
+            subj_list = _rank_subjects(subj, before, prev_clause_rows, prev_rows, head)
+        targets: list[tuple[Figure, str, str]] = []
+        if place_labels and len(place_labels) == len(group):
+            targets = [(f, subj, lab) for f, lab in zip(group, place_labels)]
+        elif place_labels and len(group) == 1:
+            targets = [(head, subj, lab) for lab in place_labels]
+        elif len(group) > 1 and len(subj_list) == len(group):
+            targets = [(f, s, row_region) for f, s in zip(group, subj_list)]
+        elif len(group) == 1 and len(subj_list) > 1:
+            targets = [(head, s, row_region) for s in subj_list]
+        else:
+            targets = [(f, subj_list[0] if subj_list else subj, row_region) for f in group]
+        new_rows = []
+        for f, s, lab in targets:
+            value = f.value * sign if kind == "change" else f.value
+            new_rows.append(Metric(kind, value, f.unit, f.approx, basis if kind == "change" else None,
+                                   s, lab, period[0], period[1], f.quote, sentence.strip(),
+                                   f.num_start, f.num_start + len(f.quote), None))
+        rows.extend(new_rows)
+        if kind != "rank":
+            prev_clause_rows = new_rows if window_start == cut or not prev_clause_rows else prev_clause_rows + new_rows
+        prev_rows = new_rows
+    return rows
+
+
+def trimmed_lead(text: str) -> str:
+    return subjects.trim(text) if text else text
+
+
+def _clause_region(prefix: str, region: str, anchor) -> str:
+    """A sibling or sub-area named earlier in the sentence takes the figure (湖里刑事警情…)."""
+    if anchor is None:
+        return region
+    found = regions.resolve(regions.find_mentions(prefix), [anchor])
+    for m, u in reversed(found):
+        if u == anchor:
+            return region
+        if regions.siblings_or_below(u, anchor) and u.level in ("city", "county", "province"):
+            # only a named area acting as the subject: followed by figure words, not 经验/网
+            tail = prefix[m.end:m.end + 2]
+            if tail.startswith(("经验", "网", "日报", "方特", "模式", "特色")):
+                continue
+            if anchor.level == "county" and u.level != "county":
+                continue
+            return u.label
+    return region
+
+
+def _kind(head: Figure, before: str, basis_text: str, group: list[Figure]) -> tuple[str, int, str | None]:
+    if head.unit_class == "rank":
+        return "rank", 1, None
+    change = _change_at(before)
+    if head.unit_class == "points":
+        return "change", (change[1] if change else 1), _basis(basis_text)
+    if change:
+        return "change", change[1], _basis(basis_text)
+    if head.unit_class == "money":
+        return "amount", 1, None
+    if head.unit_class in ("percent", "tenth", "none"):
+        return "rate", 1, None
+    return "count", 1, None
+
+
+def _strip_change(before: str) -> str:
+    t = re.sub(r"(了|达|为|约|近|超过|超|逾|将近|接近|分别|均|大约)+$", "", before.rstrip())
+    change = _change_at(t)
+    if change:
+        t = t[: len(t) - len(change[0])]
+    for rx, _ in _basis_rules():
+        t = re.sub(f"(?:{rx.pattern})\\S*$", "", t) if rx.search(t) else t
+    t = _ADVERBS.sub("", t)
+    return t
+
+
+def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: int,
+             prev_rows: list[Metric], adjacent: bool, consumed: int, place_labels: list[str]) -> str:
+    if adjacent and prev_rows:
+        base = prev_rows[0].subject
+        first_unit = prev_rows[0].unit
+        if first_unit in ("个", "支", "伙") and head.unit in ("人", "名"):
+            return base + "成员"
+        if head.unit in ("人", "名"):
+            return re.sub(r"(案件|案)$", "", base) + "人数"
+        return base
+    t = text
+    if consumed and place_labels:
+        lead_trimmed = subjects.trim(clause)
+        t = lead_trimmed[consumed:]
+        t = re.sub(r"^[两二三四五六七八九十]+[省市区县]", "", t)
+    subj = subjects.trim(t)
+    after = _noun_after(sentence, head)
+    verb = subjects.trailing_verb(subj) if subj else ""
+    if after and (not subj or verb == subj or (verb and len(subj) <= 6)):
+        subj = (subj + after) if subj else after
+    if not subj and prev_rows and head.unit != prev_rows[0].unit and head.unit in ("人", "名"):
+        return re.sub(r"(案件|案)$", "", prev_rows[0].subject) + "人数"
+    if (subjects.is_generic(subj) or len(subj) <= 2) and window_start > 0:
+        # 成绩99.451% / 金额271万元: take the object of the clause before.
+        prior = sentence[:window_start]
+        prior_clause = re.split(r"[,，;；:：]", prior.rstrip(",，;；:： "))[-1]
+        prior_clause = figure_regex().sub("", prior_clause) if prev_rows else prior_clause
+        obj = subjects.trim(subjects.last_verb_object(subjects.trim(prior_clause)) or "")
+        if prev_rows and (not obj or len(obj) < 2):
+            obj = prev_rows[0].subject
+        subj = (obj + subj) if obj else subj
+    return subj
+
+
+def _noun_after(sentence: str, head: Figure) -> str:
+    """The noun phrase right after a figure (新建8个标准街面警务站 → 标准街面警务站)."""
+    tail = sentence[head.end:]
+    if not tail or not re.match(r"[\u4e00-\u9fff“\"(]", tail):
+        return ""
+    tail = re.split(r"[,，;；:：。、!！?？]", tail)[0]
+    tail = re.split(r"(被|为|的|等|和|及|与|并|后|中|里)", tail)[0] if not tail.startswith(("“", "\"")) else tail
+    return subjects.leading_noun_phrase(tail) if not tail.startswith(("“", "\"")) else re.split(r"(被|为|和|及|与|并)", tail)[0]
+
+
+def _split_subjects(subj: str) -> list[str]:
+    parts = [p for p in re.split(r"、|和|及|与", subj) if p]
+    if len(parts) <= 1:
+        return [subj]
+    # share the head noun: 盗窃、诈骗案件立案数 → 盗窃案件立案数; 覆盖率、联网率 → 视频监控联网率
+    last = parts[-1]
+    first_word, rest = subjects.head_split(last)
+    out = []
+    for p in parts[:-1]:
+        if len(p) <= 3 and rest and len(last) >= 4:
+            out.append(p + rest)
+        else:
+            out.append(p)
+    out.append(last)
+    if len(parts[0]) >= 6:
+        prefix = subjects.drop_last_word(parts[0])
+        out = [out[0]] + [(prefix + p if len(p) <= 4 and prefix else p) for p in out[1:]]
+    return out
+
+
+def _rank_subjects(subj: str, before: str, prev_clause_rows: list[Metric], prev_rows: list[Metric], head: Figure) -> list[str]:
+    scope = f"({head.rank_scope})" if head.rank_scope else ""
+    base = subj
+    base = re.sub(r"(排名|位列|位居|排|列|居|名列)$", "", base)
+    base = re.sub(r"(全[国省市区县州]|本[省市区县]).*$", "", base)
+    if base in ("", "降幅", "增幅", "成绩", "得分", "排名") or subjects.is_generic(base):
+        source = prev_clause_rows or prev_rows
+        if "均" in before and len(source) > 1:
+            return [r.subject + scope for r in source]
+        if source:
+            r = source[-1]
+            extra = base if base in ("降幅", "增幅") else ("降幅" if r.kind == "change" and r.value < 0 else ("增幅" if r.kind == "change" else ""))
+            return [r.subject + extra + scope]
+    if "均" in before:
+        parts = _split_subjects(base)
+        if len(parts) > 1:
+            return [p + scope for p in parts]
+    return [base + scope]

@@ -1,0 +1,121 @@
+"""Which years a figure covers, from the phrases around it and the document's dates."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+from zhengfa import data_files
+from zhengfa.numbers import parse_number
+
+Period = tuple[int | None, int | None]
+_DATE_AFTER = re.compile(r"^\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
+_BASELINE_BEFORE = re.compile(r"(较|比|与|相比|对比)\s*$")
+_SAME_PERIOD = re.compile(r"同期")
+
+
+@dataclass(frozen=True)
+class Rule:
+    rx: re.Pattern
+    start: str
+    end: str
+
+    @property
+    def weak(self) -> bool:
+        return self.start == "None"
+
+
+@lru_cache(maxsize=1)
+def rules() -> list[Rule]:
+    return [Rule(re.compile(rx), s, e) for rx, s, e in data_files.read_tsv("periods.tsv", 3)]
+
+
+def _eval(expr: str, env: dict) -> int | None:
+    if expr == "None":
+        return None
+    total, sign, token = 0, 1, ""
+    for ch in expr + "+":
+        if ch in "+-":
+            if token:
+                value = env.get(token) if not token.isdigit() else int(token)
+                if value is None:
+                    return None
+                total += sign * value
+            sign, token = (1 if ch == "+" else -1), ""
+        else:
+            token += ch
+    return total
+
+
+@dataclass(frozen=True)
+class PeriodHit:
+    start: int
+    end: int
+    period: Period
+    weak: bool
+
+
+def find_periods(text: str, report_year: int | None, publish_year: int | None) -> list[PeriodHit]:
+    """Every period phrase in `text`, resolved to (start year, end year)."""
+    py = publish_year or report_year
+    hits: list[PeriodHit] = []
+    taken: list[tuple[int, int]] = []
+    for rule in rules():
+        for m in rule.rx.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            groups = [g for g in m.groups() if g]
+            env = {"RY": report_year, "PY": py}
+            years = [int(g) for g in groups if g.isdigit() and len(g) == 4]
+            if years:
+                env["Y"] = years[0]
+                env["Y2"] = years[1] if len(years) > 1 else years[0]
+                if _BASELINE_BEFORE.search(text[max(0, m.start() - 3):m.start()]):
+                    taken.append((m.start(), m.end()))
+                    continue  # 较2019年: a baseline, not the period
+                if _DATE_AFTER.match(text[m.end():]):
+                    taken.append((m.start(), m.end()))
+                    continue  # 2024年1月26日: a date
+            counts = [g for g in groups if not (g.isdigit() and len(g) == 4)]
+            if counts:
+                n = parse_number(counts[0])
+                env["N"] = int(n) if n else None
+            start, end = _eval(rule.start, env), _eval(rule.end, env)
+            if end is None and start is None:
+                continue
+            hits.append(PeriodHit(m.start(), m.end(), (start, end), rule.weak))
+            taken.append((m.start(), m.end()))
+    hits.sort(key=lambda h: h.start)
+    return hits
+
+
+def period_before(text: str, pos: int, report_year, publish_year, default: Period) -> Period:
+    """The period in force at `pos` of a clause group: the last strong phrase before it, else a
+    weak one (先后), else `default`. 同期 keeps the default (the period already in force)."""
+    hits = [h for h in find_periods(text[:pos], report_year, publish_year)]
+    strong = [h for h in hits if not h.weak]
+    if strong:
+        # 2020年、2021年连续两年: a count phrase right after explicit years does not override them.
+        last = strong[-1]
+        if len(strong) > 1 and last.start - strong[-2].end <= 1 and strong[-2].period[0] != strong[-2].period[1]:
+            return strong[-2].period
+        return last.period
+    if hits:
+        return hits[-1].period
+    return default
+
+
+def report_year(text: str, publish_year: int | None, figure_sentences: list[str]) -> int | None:
+    """The year a document reports on: the year most figures are stated for."""
+    votes: Counter = Counter()
+    for s in figure_sentences:
+        for h in find_periods(s, None, publish_year):
+            if h.period[1] is not None and not h.weak:
+                votes[h.period[1]] += 1
+    if votes:
+        return votes.most_common(1)[0][0]
+    years = Counter(int(y) for y in re.findall(r"((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月\s*\d{1,2}\s*日)", text))
+    if years:
+        return years.most_common(1)[0][0]
+    return publish_year

@@ -1,0 +1,306 @@
+"""Place names → administrative units, from the division gazetteer shipped with jionlp.
+
+The gazetteer (province / prefecture / county / town, with adcodes and short names) is read
+from the package's data file; nothing here is a hand-typed list of places except the
+stop-phrases in resources/data/place_stopwords.txt (words that contain a place alias but
+name no place, like 长治久安).
+"""
+from __future__ import annotations
+
+import importlib.util
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from zhengfa import data_files
+
+NATIONAL = "全国"
+LEVELS = ("province", "city", "county")
+_TOWN_SUFFIXES = ("街道办事处", "街道", "地区办事处", "镇", "乡", "苏木")
+_COUNTY_SUFFIXES = ("自治县", "自治旗", "新区", "林区", "特区", "区", "县", "市", "旗")
+
+
+@dataclass(frozen=True)
+class Unit:
+    level: str  # province | city | county
+    name: str
+    adcode: str
+    province: str
+    city: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The schema's form: 广东省, 随州市, 厦门市同安区 (municipal districts: 北京市朝阳区)."""
+        if self.level == "province":
+            return self.name
+        if self.level == "city":
+            return self.name
+        return f"{self.city}{self.name}" if self.city else self.name
+
+    @property
+    def parent_key(self) -> str | None:
+        if self.level == "county":
+            return self.city
+        if self.level == "city":
+            return self.province if self.province != self.name else None
+        return None
+
+
+@dataclass
+class Gazetteer:
+    units: list[Unit]
+    by_name: dict[str, list[Unit]]  # full names and short aliases
+    full_names: set[str]
+    towns: dict[str, list[tuple[str, Unit]]]  # town name or short name → (full town name, county)
+    stop_phrases: list[str]
+    max_len: int
+
+    def children(self, unit: Unit) -> list[Unit]:
+        if unit.level == "province":
+            return [u for u in self.units if u.level == "city" and u.province == unit.name and u.name != unit.name]
+        if unit.level == "city":
+            return [u for u in self.units if u.level == "county" and u.city == unit.name]
+        return []
+
+
+def _location_file() -> Path:
+    spec = importlib.util.find_spec("jionlp")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the jionlp package (division gazetteer) is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / "dictionary" / "china_location.zip"
+
+
+def _short(name: str, suffixes) -> str:
+    for s in suffixes:
+        if name.endswith(s) and len(name) - len(s) >= 2:
+            return name[: -len(s)]
+    return name
+
+
+@lru_cache(maxsize=1)
+def gazetteer() -> Gazetteer:
+    with zipfile.ZipFile(_location_file()) as z:
+        lines = z.read("china_location.txt").decode("utf-8").splitlines()
+    units: list[Unit] = []
+    by_name: dict[str, list[Unit]] = defaultdict(list)
+    full: set[str] = set()
+    towns: dict[str, list[tuple[str, Unit]]] = defaultdict(list)
+    prov = city = county = None
+    for line in lines:
+        depth = len(line) - len(line.lstrip("\t"))
+        if depth >= 4:
+            continue
+        parts = line.strip().split("\t") + ["", ""]
+        name = parts[0]
+        if not name:
+            continue
+        if depth == 0:
+            prov = Unit("province", name, parts[1], name)
+            units.append(prov)
+            by_name[name].append(prov)
+            full.add(name)
+            if parts[2] and parts[2] != name:
+                by_name[parts[2]].append(prov)
+        elif depth == 1:
+            city = Unit("city", name, parts[1], prov.name, name)
+            if name != prov.name:  # municipalities repeat themselves as their own city
+                units.append(city)
+                by_name[name].append(city)
+                full.add(name)
+                if parts[2] and parts[2] != name:
+                    by_name[parts[2]].append(city)
+        elif depth == 2:
+            county = Unit("county", name, parts[1], prov.name, city.name)
+            units.append(county)
+            by_name[name].append(county)
+            full.add(name)
+            alias = parts[2] or _short(name, _COUNTY_SUFFIXES)
+            if alias != name and len(alias) >= 2:
+                by_name[alias].append(county)
+        elif depth == 3 and county is not None:
+            towns[name].append((name, county))
+            alias = _short(name, _TOWN_SUFFIXES)
+            if alias != name and len(alias) >= 2:
+                towns[alias].append((name, county))
+    stop = data_files.read_lines("place_stopwords.txt")
+    max_len = max(len(n) for n in list(by_name) + list(towns))
+    return Gazetteer(units, dict(by_name), full, dict(towns), stop, max_len)
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int
+    end: int
+    name: str
+    units: tuple[Unit, ...]
+    full: bool
+
+
+def _masked(text: str, stop: list[str]) -> str:
+    for phrase in stop:
+        if phrase in text:
+            text = text.replace(phrase, "□" * len(phrase))
+    return text
+
+
+def find_mentions(text: str) -> list[Mention]:
+    """Longest-match scan for province, prefecture and county names (full and short)."""
+    g = gazetteer()
+    text = _masked(text, g.stop_phrases)
+    out: list[Mention] = []
+    i, n = 0, len(text)
+    while i < n:
+        hit = None
+        for length in range(min(g.max_len, n - i), 1, -1):
+            cand = text[i:i + length]
+            units = g.by_name.get(cand)
+            if units:
+                hit = Mention(i, i + length, cand, tuple(units), cand in g.full_names)
+                break
+        if hit:
+            out.append(hit)
+            i = hit.end
+        else:
+            i += 1
+    return out
+
+
+def find_towns(text: str, counties: set[str]) -> list[tuple[int, Unit]]:
+    """Town/street mentions whose county is among `counties` (labels); ambiguous short names
+    are only trusted inside the given area."""
+    g = gazetteer()
+    text = _masked(text, g.stop_phrases)
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        step = 1
+        for length in range(min(10, n - i), 1, -1):
+            entries = g.towns.get(text[i:i + length])
+            if entries:
+                inside = {c.label: c for _, c in entries if c.label in counties}
+                if len(inside) == 1:
+                    out.append((i, next(iter(inside.values()))))
+                    step = length
+                    break
+        i += step
+    return out
+
+
+def units_by_label() -> dict[str, Unit]:
+    return {u.label: u for u in gazetteer().units}
+
+
+def is_within(child: Unit, parent: Unit) -> bool:
+    if parent.level == "province":
+        return child.province == parent.name and child != parent
+    if parent.level == "city":
+        return child.level == "county" and child.city == parent.name
+    return False
+
+
+def siblings_or_below(candidate: Unit, anchor: Unit) -> bool:
+    """Whether a mention may override the anchor region: a sub-area of it, or a sibling."""
+    if is_within(candidate, anchor):
+        return True
+    if candidate.level == anchor.level == "county":
+        return candidate.city == anchor.city
+    if candidate.level == anchor.level == "city":
+        return candidate.province == anchor.province
+    if candidate.level == anchor.level == "province":
+        return True
+    if anchor.level == "county" and candidate.level == "county":
+        return candidate.city == anchor.city
+    return False
+
+
+def resolve(mentions: list[Mention], context: list[Unit] | None = None) -> list[tuple[Mention, Unit]]:
+    """Pick one unit per mention: prefer candidates inside the context units; short aliases
+    of counties need their city or province in context."""
+    context = context or []
+    ctx_names = {(u.level, u.name) for u in context}
+    ctx_cities = {u.city for u in context if u.level in ("city", "county")}
+    ctx_provs = {u.province for u in context}
+    out = []
+    for m in mentions:
+        best, best_score = None, -1
+        for u in m.units:
+            score = 0
+            if (u.level, u.name) in ctx_names:
+                score += 4
+            if u.level == "county" and u.city in ctx_cities:
+                score += 3
+            if u.province in ctx_provs:
+                score += 1
+            if u.level == "county" and not m.full and u.city not in ctx_cities:
+                continue  # a bare county alias far from the story's area names nothing
+            if u.level != "county" and not m.full and len(m.name) < 2:
+                continue
+            # A prefecture beats a same-named county when nothing else decides.
+            score += {"province": 0.3, "city": 0.2, "county": 0.0}[u.level]
+            if score > best_score:
+                best, best_score = u, score
+        if best is not None:
+            out.append((m, best))
+    return out
+
+
+def document_region(text: str, title: str | None = None) -> tuple[Unit | None, Counter]:
+    """The area a document reports on: the best-supported unit, weighing name mentions and
+    scope words (全省 / 全市 / 全区 / 全国). Returns (unit or None for national, scores)."""
+    body = (title or "") + "\n" + text
+    mentions = find_mentions(body)
+    first = resolve(mentions, [])
+    ctx = [u for _, u in first]
+    resolved = resolve(mentions, ctx)
+    scores: Counter = Counter()
+    for k, (m, u) in enumerate(resolved):
+        nxt = resolved[k + 1] if k + 1 < len(resolved) else None
+        if nxt and nxt[0].start == m.end and is_within(nxt[1], u):
+            continue  # 绍兴市柯桥区: the city only qualifies the county
+        weight = 2.0 if title and m.start < len(title) else 1.0
+        scores[u] += weight
+    scope = {
+        "province": body.count("全省"),
+        "city": body.count("全市") + body.count("我市"),
+        "county": body.count("全区") + body.count("全县") + body.count("我区") + body.count("我县"),
+        "national": body.count("全国") - body.count("全国首") - body.count("全国第"),
+    }
+    if not scores:
+        return None, scores
+    # Support for a unit counts its own mentions and those of the areas below it.
+    support: Counter = Counter()
+    for u, s in scores.items():
+        support[u] += s
+        for parent in _ancestors(u):
+            support[parent] += s * 0.5
+    best = max(support, key=lambda u: (support[u] + 0.6 * scope.get(u.level, 0), -LEVELS.index(u.level)))
+    national_words = scope["national"]
+    if national_words >= 3 and national_words > 2 * max(scope["province"], scope["city"], scope["county"]) \
+            and support[best] < national_words:
+        return None, scores
+    return best, scores
+
+
+def _ancestors(u: Unit) -> list[Unit]:
+    idx = _index()
+    out = []
+    if u.level == "county" and u.city and ("city", u.city) in idx:
+        out.append(idx[("city", u.city)])
+    if u.level in ("county", "city") and ("province", u.province) in idx:
+        out.append(idx[("province", u.province)])
+    return out
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[tuple[str, str], Unit]:
+    out = {}
+    for u in gazetteer().units:
+        out.setdefault((u.level, u.name), u)
+    return out
+
+
+def parent_of(u: Unit) -> Unit | None:
+    anc = _ancestors(u)
+    return anc[0] if anc else None

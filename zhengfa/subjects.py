@@ -1,0 +1,121 @@
+"""What a figure counts: the shortest phrase naming it, trimmed with jieba (POS) and a domain
+dictionary, and mapped to canonical indicator codes from the taxonomy file."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from zhengfa import data_files
+
+_PUNCT_EDGE = re.compile(r"^[\s,，;；:：、。.!！?？()（）\-—·•*①-⑳]+|[\s,，;；:：、。.!！?？(（\-—·•*]+$")
+_LIST_MARK = re.compile(r"^(?:-\s*)?(?:\d{1,2}\s+|[①-⑳]|[一二三四五六七八九十]+、|\(\d+\)|\([一二三四五六七八九十]+\))")
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.load_userdict(str(data_files.path("domain_words.txt")))
+    return jieba, jieba.posseg
+
+
+def words(text: str) -> list[tuple[str, str]]:
+    """(word, POS) pairs."""
+    _, pseg = _jieba()
+    return [(w.word, w.flag) for w in pseg.lcut(text)]
+
+
+@lru_cache(maxsize=1)
+def _strip_tables():
+    lead = [re.compile(rx) for rx in data_files.read_lines("subject_lead.txt")]
+    trail = [re.compile(rx) for rx in data_files.read_lines("subject_trail.txt")]
+    generic = set(data_files.read_lines("subject_generic.txt"))
+    return lead, trail, generic
+
+
+def trim(text: str, place_names: list[str] = ()) -> str:
+    """Strip list marks, time and place words, actors and linking verbs from a clause tail."""
+    lead, trail, _ = _strip_tables()
+    s = text
+    for _ in range(8):
+        before = s
+        s = _PUNCT_EDGE.sub("", s)
+        s = _LIST_MARK.sub("", s)
+        for name in sorted(place_names, key=len, reverse=True):
+            if s.startswith(name):
+                s = s[len(name):]
+        for rx in lead:
+            s = rx.sub("", s, count=1)
+        for rx in trail:
+            s = rx.sub("", s, count=1)
+        if s == before:
+            break
+    return s.strip()
+
+
+def is_generic(subject: str) -> bool:
+    _, _, generic = _strip_tables()
+    return len(subject) < 2 or subject in generic
+
+
+def last_verb_object(text: str) -> str:
+    """The object after the last verb of a clause (为居民购买社会治安综合保险 → 社会治安综合保险)."""
+    ws = words(text)
+    for i in range(len(ws) - 1, -1, -1):
+        if ws[i][1].startswith("v") and i < len(ws) - 1:
+            return "".join(w for w, _ in ws[i + 1:])
+    return text
+
+
+def leading_noun_phrase(text: str) -> str:
+    """The noun phrase at the start of `text`, stopping at a verb or function word."""
+    ws = words(text)
+    out = []
+    for w, flag in ws:
+        if flag.startswith(("v", "p", "c", "u", "d", "r", "m", "q", "x", "w")) and flag not in ("vn",):
+            if out:
+                break
+            return ""
+        out.append(w)
+    return "".join(out)
+
+
+def trailing_verb(text: str) -> str:
+    """The verb ending a clause (新建, 打掉, 破获), if it ends with one."""
+    ws = words(text)
+    if ws and ws[-1][1].startswith("v") and ws[-1][1] != "vn":
+        return ws[-1][0]
+    return ""
+
+
+def head_split(subject: str) -> tuple[str, str]:
+    """(first word, rest) of a subject, for sharing a head across a list (盗窃、诈骗案件立案数)."""
+    ws = words(subject)
+    if len(ws) < 2:
+        return subject, ""
+    return ws[0][0], "".join(w for w, _ in ws[1:])
+
+
+def drop_last_word(subject: str) -> str:
+    ws = words(subject)
+    return "".join(w for w, _ in ws[:-1]) if len(ws) > 1 else ""
+
+
+@lru_cache(maxsize=1)
+def _taxonomy():
+    rows = data_files.read_csv("indicators.csv")
+    return [(r["code"], re.compile(r["pattern"]), r.get("kinds", "").split("|") if r.get("kinds") else []) for r in rows]
+
+
+def indicator(subject: str, kind: str) -> str | None:
+    """Canonical indicator code for a subject, or None when the taxonomy has no match."""
+    for code, rx, kinds in _taxonomy():
+        if kinds and kind not in kinds:
+            continue
+        if rx.search(subject or ""):
+            return code
+    return None
