@@ -106,6 +106,27 @@ def detect_and_decode(data: bytes) -> tuple[str | None, str | None, str | None]:
         text = _try(data, "utf-16-be")
         if text is not None:
             return text, "utf-16-be", None
+    # UTF-8 validates itself: a few bad sequences (typically a character cut off at the end) in
+    # otherwise valid UTF-8 Chinese text mean a damaged UTF-8 file, not another encoding, which
+    # a lenient multi-byte codec (gb18030, cp949, ...) would otherwise decode to mojibake.
+    text = data.decode("utf-8", errors="replace")
+    if text.count("\ufffd") <= 3 and _CJK.search(text):
+        return text.replace("\ufffd", ""), "utf-8+repaired", None
+    found = _detect_cjk(data)
+    if found:
+        return found[0], found[1], None
+    # A truncated multi-byte tail: drop the cut-off last character. Only the tail is repaired,
+    # since gb18030/big5 pair almost any two high bytes, so errors elsewhere (e.g. Latin-1
+    # text) would come out as mojibake.
+    for cut in (1, 2, 3):
+        found = _detect_cjk(data[:-cut])
+        if found:
+            return found[0], found[1] + "+repaired", None
+    return None, None, "encoding: undetectable"
+
+
+def _detect_cjk(data: bytes) -> tuple[str, str] | None:
+    """Strict decode with the detected encoding, then gb18030 and big5hkscs; (text, codec) or None."""
     best = charset_normalizer.from_bytes(data).best()
     candidates = []
     if best is not None and best.encoding:
@@ -115,13 +136,8 @@ def detect_and_decode(data: bytes) -> tuple[str | None, str | None, str | None]:
         codec = _SUPERSETS.get(enc, enc)
         text = _try(data, codec)
         if text is not None and _plausible(text) and _CJK.search(text):
-            return text, codec, None
-    # A truncated multi-byte tail: decode what is valid and keep it if it is almost all.
-    for codec in ("utf-8", "gb18030"):
-        text = data.decode(codec, errors="replace")
-        if text.count("\ufffd") <= 3 and _CJK.search(text):
-            return text.replace("\ufffd", ""), codec + "+repaired", None
-    return None, None, "encoding: undetectable"
+            return text, codec
+    return None
 
 
 def html_to_text(html: str) -> str | None:

@@ -104,7 +104,7 @@ def _figures(sentence: str) -> list[Figure]:
         s, e = m.start(), m.end()
         prev = masked[max(0, s - 1):s]
         nxt = masked[e:e + 1]
-        if prev == "第" or _CODE_CONTEXT.search(prev) or re.match(r"[A-Za-z0-9\-]", nxt or " "):
+        if prev == "第" or _CODE_CONTEXT.search(prev) or (not unit and re.match(r"[A-Za-z0-9\-]", nxt or " ")):
             continue
         if prev == "□":
             continue

@@ -1,0 +1,39 @@
+# zhengfa: `make run` builds the warehouse from ZHENGFA_RAW_DIR (default: the bundled sample),
+# `make test` runs the test suite, `make ui` opens Dagster on 127.0.0.1.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+export PYTHONPATH := $(CURDIR)
+UI_PORT ?= 3000
+
+.PHONY: install run full-refresh test ui bench score clean
+
+$(VENV)/.installed: requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.lock
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) scripts/run.py
+
+full-refresh: install
+	$(PY) scripts/run.py --full-refresh
+
+test: install
+	$(PY) -m pytest
+
+ui: install
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
+
+bench: install
+	$(PY) bench/run_bench.py
+
+score: install
+	$(PY) ../shared/eval/score_metrics.py --gold ../shared/gold/seeds.jsonl --pred warehouse/zhengfa.duckdb
+
+clean:
+	rm -rf warehouse/parquet warehouse/zhengfa.duckdb* warehouse/.writer.lock

@@ -1,0 +1,59 @@
+"""Jobs, the raw-folder sensor and the daily re-ingestion schedule."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    ScheduleDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    sensor,
+)
+
+from assets.stages import cleaned_documents, document_sections, metric_mentions, raw_documents
+from zhengfa.ingest import folder_signature
+
+ingest_job = define_asset_job(
+    "ingest_job", selection=AssetSelection.all(),
+    description="Incremental build: only new or changed documents are decoded, cleaned and extracted.")
+
+_STAGES = [raw_documents, cleaned_documents, document_sections, metric_mentions]
+full_refresh_job = define_asset_job(
+    "full_refresh_job", selection=AssetSelection.all(),
+    description="Reprocess every live document through every stage, ignoring stored rows.",
+    config={"ops": {a.op.name: {"config": {"full_refresh": True}} for a in _STAGES}})
+
+daily_reingest = ScheduleDefinition(
+    name="daily_reingest", job=ingest_job, cron_schedule="0 3 * * *",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Re-ingests the raw folder every day at 03:00.")
+
+
+def raw_dir_from_env() -> Path:
+    from resources import DEFAULT_RAW_DIR, _anchored
+
+    return Path(_anchored(os.environ.get("ZHENGFA_RAW_DIR") or str(DEFAULT_RAW_DIR)))
+
+
+def make_raw_folder_sensor(raw_dir: Path | None = None):
+    @sensor(name="raw_folder_sensor", job=ingest_job, minimum_interval_seconds=30,
+            default_status=DefaultSensorStatus.RUNNING,
+            description="Requests an incremental run when files are added, changed or removed in the raw folder.")
+    def raw_folder_sensor(context: SensorEvaluationContext):
+        folder = raw_dir or raw_dir_from_env()
+        signature = folder_signature(folder)
+        if signature == context.cursor:
+            return SkipReason(f"no change in {folder}")
+        context.update_cursor(signature)
+        return RunRequest(run_key=signature, tags={"zhengfa/trigger": "raw_folder_sensor"})
+
+    return raw_folder_sensor
+
+
+raw_folder_sensor = make_raw_folder_sensor()

@@ -1,0 +1,69 @@
+"""Dagster resources: the raw corpus folder, the warehouse location, the segmenter.
+
+Paths are resolved to absolute paths anchored on the project root, so runs launched from the
+web UI (whatever its working directory) read and write the same places.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RAW_DIR = PROJECT_ROOT / "data" / "sample_corpus"
+DEFAULT_WAREHOUSE_DIR = PROJECT_ROOT / "warehouse"
+
+
+def _anchored(path: str) -> str:
+    p = Path(path).expanduser()
+    return str(p if p.is_absolute() else (PROJECT_ROOT / p).resolve())
+
+
+class RawCorpus(ConfigurableResource):
+    """The folder of raw articles (ZHENGFA_RAW_DIR; default: the bundled sample)."""
+
+    raw_dir: str = str(DEFAULT_RAW_DIR)
+    max_bytes: int = 20_000_000  # larger files are rejected with the reason, never read whole
+
+    @property
+    def path(self) -> Path:
+        return Path(_anchored(self.raw_dir))
+
+
+class Warehouse(ConfigurableResource):
+    """Where Parquet batches (the system of record) and the DuckDB file live."""
+
+    warehouse_dir: str = str(DEFAULT_WAREHOUSE_DIR)
+
+    @property
+    def path(self) -> Path:
+        return Path(_anchored(self.warehouse_dir))
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.path / "zhengfa.duckdb"
+
+
+class Segmenter(ConfigurableResource):
+    """jieba with the domain dictionary shipped in resources/data/domain_words.txt."""
+
+    user_dict: str = str(PROJECT_ROOT / "resources" / "data" / "domain_words.txt")
+
+    def warm(self) -> int:
+        from zhengfa import subjects
+
+        subjects.words("刑事警情同比下降")
+        return sum(1 for _ in open(self.user_dict, encoding="utf-8"))
+
+
+def build_resources(raw_dir: str | None = None, warehouse_dir: str | None = None) -> dict:
+    raw = _anchored(raw_dir or os.environ.get("ZHENGFA_RAW_DIR") or str(DEFAULT_RAW_DIR))
+    wh = _anchored(warehouse_dir or os.environ.get("ZHENGFA_WAREHOUSE_DIR") or str(DEFAULT_WAREHOUSE_DIR))
+    return {
+        "corpus": RawCorpus(raw_dir=raw),
+        "warehouse": Warehouse(warehouse_dir=wh),
+        "duckdb": DuckDBResource(database=str(Path(wh) / "zhengfa.duckdb")),
+        "segmenter": Segmenter(),
+    }

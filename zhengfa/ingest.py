@@ -1,0 +1,171 @@
+"""Scanning the raw folder: every file accounted for, content-hash keys, cheap re-scans.
+
+A file's bytes are read only when its (path, size, mtime) changed since the last scan; its
+sha256 is its document id, so the same content under two names is stored once.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from zhengfa.decode import decode
+
+MANIFEST_COLUMNS = ["path", "file_name", "size", "mtime_ns", "doc_id", "status", "reason", "duplicate_of", "scanned_at"]
+TEXT_SUFFIXES = {".txt", ".text", ".htm", ".html", ".md", ""}
+
+
+@dataclass
+class Scan:
+    manifest: pd.DataFrame  # one row per file seen
+    decoded: dict[str, dict]  # doc_id → {'text', 'encoding', 'html'} for newly decoded content
+    events: pd.DataFrame
+
+
+def _sha256_file(path: Path, limit: int) -> tuple[str | None, bytes | None, str | None]:
+    """(hash, bytes-if-small-enough, error). Large files are hashed in chunks and not kept."""
+    h = hashlib.sha256()
+    data = bytearray()
+    try:
+        with open(path, "rb", buffering=0) as f:
+            while True:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                h.update(chunk)
+                if data is not None:
+                    data.extend(chunk)
+                    if len(data) > limit:
+                        data = None  # too large: stop keeping bytes, keep hashing
+    except (FileNotFoundError, PermissionError, IsADirectoryError, OSError) as e:
+        return None, None, f"unreadable: {type(e).__name__}: {e}"
+    return h.hexdigest(), (bytes(data) if data is not None else None), None
+
+
+def list_files(raw_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Regular files under raw_dir (recursive, hidden skipped); symlinks are recorded, not followed."""
+    files, skipped = [], []
+    raw_dir = raw_dir.resolve()
+    for root, dirs, names in os.walk(raw_dir, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            p = Path(root) / name
+            if p.is_symlink():
+                target = os.path.realpath(p)
+                inside = target.startswith(str(raw_dir) + os.sep)
+                skipped.append((p, "symlink: not followed" + ("" if inside else " (points outside the raw folder)")))
+                continue
+            files.append(p)
+    return files, skipped
+
+
+def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max_bytes: int,
+         force: bool = False) -> Scan:
+    """Compare the folder with the previous manifest; decode content not seen before."""
+    now = pd.Timestamp.now(tz="UTC")
+    prev_by_path = {}
+    if previous is not None and not previous.empty:
+        prev_by_path = {r.path: r for r in previous.itertuples(index=False)}
+    files, skipped = list_files(raw_dir)
+    rows, decoded = [], {}
+    first_name_of: dict[str, str] = {}
+    for p in files:
+        rel = str(p.relative_to(raw_dir.resolve())) if p.is_absolute() else str(p)
+        try:
+            st = p.stat()
+        except OSError as e:
+            rows.append(dict(path=rel, file_name=p.name, size=None, mtime_ns=None, doc_id=None,
+                             status="rejected", reason=f"unreadable: vanished during scan ({type(e).__name__})",
+                             duplicate_of=None))
+            continue
+        prev = prev_by_path.get(rel)
+        reuse = (not force and prev is not None and prev.size == st.st_size and prev.mtime_ns == st.st_mtime_ns
+                 and prev.status in ("accepted", "duplicate", "rejected") and isinstance(prev.doc_id, str))
+        if reuse and (prev.status == "rejected" or prev.doc_id in known_docs):
+            doc_id, status, reason = prev.doc_id, prev.status, prev.reason
+            if status == "duplicate":
+                status = "accepted"
+        else:
+            doc_id, data, err = _sha256_file(p, max_bytes)
+            if err:
+                rows.append(dict(path=rel, file_name=p.name, size=st.st_size, mtime_ns=st.st_mtime_ns, doc_id=None,
+                                 status="rejected", reason=err, duplicate_of=None))
+                continue
+            if doc_id in known_docs or doc_id in decoded:
+                status, reason = "accepted", None
+            elif data is None:
+                status, reason = "rejected", f"too large: {st.st_size} bytes > limit {max_bytes}"
+            else:
+                d = decode(data, max_bytes)
+                if d.ok:
+                    decoded[doc_id] = {"text": d.text, "encoding": d.encoding, "html": d.html}
+                    status, reason = "accepted", None
+                else:
+                    status, reason = "rejected", d.reject_reason
+        dup_of = None
+        if status == "accepted":
+            if doc_id in first_name_of:
+                status, dup_of = "duplicate", first_name_of[doc_id]
+            else:
+                first_name_of[doc_id] = rel
+        rows.append(dict(path=rel, file_name=p.name, size=st.st_size, mtime_ns=st.st_mtime_ns, doc_id=doc_id,
+                         status=status, reason=reason, duplicate_of=dup_of))
+    for p, reason in skipped:
+        rel = str(p.relative_to(raw_dir.resolve()))
+        rows.append(dict(path=rel, file_name=p.name, size=None, mtime_ns=None, doc_id=None, status="skipped",
+                         reason=reason, duplicate_of=None))
+    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS[:-1])
+    manifest["scanned_at"] = now
+    manifest["size"] = manifest["size"].astype("Int64")
+    manifest["mtime_ns"] = manifest["mtime_ns"].astype("Int64")
+    events = diff_events(previous, manifest, now)
+    return Scan(manifest, decoded, events)
+
+
+def diff_events(previous: pd.DataFrame | None, current: pd.DataFrame, now) -> pd.DataFrame:
+    """added / changed / removed / renamed events between two manifests."""
+    prev = {} if previous is None or previous.empty else {r.path: r.doc_id for r in previous.itertuples(index=False)}
+    cur = {r.path: r.doc_id for r in current.itertuples(index=False)}
+    events = []
+    removed = {p: d for p, d in prev.items() if p not in cur}
+    added = {p: d for p, d in cur.items() if p not in prev}
+    renamed_from = {}
+    for p, d in added.items():
+        src = next((q for q, e in removed.items() if e == d and d is not None and q not in renamed_from.values()), None)
+        if src:
+            renamed_from[p] = src
+    for p, d in added.items():
+        if p in renamed_from:
+            events.append(dict(path=p, event="renamed", doc_id=d, previous_doc_id=d, previous_path=renamed_from[p]))
+        else:
+            events.append(dict(path=p, event="added", doc_id=d, previous_doc_id=None, previous_path=None))
+    for p, d in removed.items():
+        if p not in renamed_from.values():
+            events.append(dict(path=p, event="removed", doc_id=None, previous_doc_id=d, previous_path=None))
+    for p, d in cur.items():
+        if p in prev and prev[p] != d:
+            events.append(dict(path=p, event="changed", doc_id=d, previous_doc_id=prev[p], previous_path=None))
+    df = pd.DataFrame(events, columns=["path", "event", "doc_id", "previous_doc_id", "previous_path"])
+    df["at"] = now
+    return df
+
+
+def folder_signature(raw_dir: Path) -> str:
+    """Cheap fingerprint of a folder listing (names, sizes, mtimes) for the sensor cursor."""
+    h = hashlib.sha256()
+    if not raw_dir.exists():
+        return "missing"
+    files, skipped = list_files(raw_dir)
+    for p in files + [s for s, _ in skipped]:
+        try:
+            st = p.lstat()
+            h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        except OSError:
+            h.update(f"{p}\0gone\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
