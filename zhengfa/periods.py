@@ -81,7 +81,12 @@ def find_periods(text: str, report_year: int | None, publish_year: int | None) -
             if counts:
                 n = parse_number(counts[0])
                 env["N"] = int(n) if n else None
-            start, end = _eval(rule.start, env), _eval(rule.end, env)
+            start_expr, end_expr = rule.start, rule.end
+            if publish_year is None:
+                # no publish date: relative years (去年, 今年) are read as the report year itself
+                start_expr = start_expr.replace("PY-1", "RY").replace("PY-2", "RY-1").replace("PY", "RY")
+                end_expr = end_expr.replace("PY-1", "RY").replace("PY-2", "RY-1").replace("PY", "RY")
+            start, end = _eval(start_expr, env), _eval(end_expr, env)
             if end is None and start is None:
                 continue
             hits.append(PeriodHit(m.start(), m.end(), (start, end), rule.weak))
@@ -93,16 +98,20 @@ def find_periods(text: str, report_year: int | None, publish_year: int | None) -
 def period_before(text: str, pos: int, report_year, publish_year, default: Period) -> Period:
     """The period in force at `pos` of a clause group: the last strong phrase before it, else a
     weak one (先后), else `default`. 同期 keeps the default (the period already in force)."""
-    hits = [h for h in find_periods(text[:pos], report_year, publish_year)]
+    hits = find_periods(text[:pos], report_year, publish_year)
     strong = [h for h in hits if not h.weak]
+    # a weak phrase (先后) speaks only for its own clause
+    last_break = max((m.end() for m in re.finditer(r"[,，;；:：]", text[:pos])), default=0)
+    hits = strong + [h for h in hits if h.weak and h.start >= last_break]
     if strong:
         # 2020年、2021年连续两年: a count phrase right after explicit years does not override them.
         last = strong[-1]
         if len(strong) > 1 and last.start - strong[-2].end <= 1 and strong[-2].period[0] != strong[-2].period[1]:
             return strong[-2].period
         return last.period
-    if hits:
-        return hits[-1].period
+    weak = [h for h in hits if h.weak]
+    if weak:
+        return weak[-1].period
     return default
 
 

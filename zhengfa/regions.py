@@ -138,17 +138,21 @@ class Mention:
     full: bool
 
 
-def _masked(text: str, stop: list[str]) -> str:
+def _stop_positions(text: str, stop: list[str]) -> set[int]:
+    """Character positions covered by a stop phrase (长治久安): aliases starting there name no place."""
+    covered: set[int] = set()
     for phrase in stop:
-        if phrase in text:
-            text = text.replace(phrase, "□" * len(phrase))
-    return text
+        start = text.find(phrase)
+        while start >= 0:
+            covered.update(range(start, start + len(phrase)))
+            start = text.find(phrase, start + 1)
+    return covered
 
 
 def find_mentions(text: str) -> list[Mention]:
     """Longest-match scan for province, prefecture and county names (full and short)."""
     g = gazetteer()
-    text = _masked(text, g.stop_phrases)
+    stops = _stop_positions(text, g.stop_phrases)
     out: list[Mention] = []
     i, n = 0, len(text)
     while i < n:
@@ -157,7 +161,10 @@ def find_mentions(text: str) -> list[Mention]:
             cand = text[i:i + length]
             units = g.by_name.get(cand)
             if units:
-                hit = Mention(i, i + length, cand, tuple(units), cand in g.full_names)
+                full = cand in g.full_names
+                if not full and i in stops:
+                    continue  # an alias inside 长治久安 / 长安网 names no place
+                hit = Mention(i, i + length, cand, tuple(units), full)
                 break
         if hit:
             out.append(hit)
@@ -171,11 +178,14 @@ def find_towns(text: str, counties: set[str]) -> list[tuple[int, Unit]]:
     """Town/street mentions whose county is among `counties` (labels); ambiguous short names
     are only trusted inside the given area."""
     g = gazetteer()
-    text = _masked(text, g.stop_phrases)
+    stops = _stop_positions(text, g.stop_phrases)
     out = []
     i, n = 0, len(text)
     while i < n:
         step = 1
+        if i in stops:
+            i += 1
+            continue
         for length in range(min(10, n - i), 1, -1):
             entries = g.towns.get(text[i:i + length])
             if entries:
