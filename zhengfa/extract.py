@@ -19,7 +19,7 @@ from zhengfa.periods import Period, find_periods, period_before
 from zhengfa.sections import Section
 
 _SENTENCE = re.compile(r"[^。！？!?…]+(?:[。！？!?]|…+)?")
-_CLAUSE_BREAK = re.compile(r"[,，;；:：]")
+_CLAUSE_BREAK = re.compile(r"[,，;；:：]|——")
 _RESET_BREAK = re.compile(r"[;；]")
 _LIST_JOIN = re.compile(r"^\s*(?:、|和|及|与|以及|,)\s*$")
 _RANK = re.compile(
@@ -131,11 +131,14 @@ def _figures(sentence: str) -> list[Figure]:
             big = any(c in num for c in "百千万亿")
             if inside_quotes or not (suf or big or unit_class == "tenth"):
                 continue
+            if unit_class == "tenth" and (value > 10 or re.match(r"[\u4e00-\u9fff]", masked[e:e + 1] or " ")
+                                          and masked[e:e + 2] not in ("以上", "左右")):
+                continue  # 这一成果 / 三成员: not a share
             if unit_class == "none":
                 continue
         mult = m.group("mult")
         if mult:
-            value *= MULTIPLIERS[mult]
+            value = round(value * MULTIPLIERS[mult], 6)
         if unit_class == "money":
             unit_canon = "元"
         if unit_class == "tenth":
@@ -217,14 +220,17 @@ def _section_regions(doc: Cleaned, sections: list[Section], ctx: DocContext) -> 
     for s in sections:
         text = s.text
         score: dict[str, float] = {}
-        for m, u in regions.resolve(regions.find_mentions(text), home_units):
+        mentions = regions.find_mentions(text)
+        covered = {i for m in mentions for i in range(m.start, m.end)}
+        for m, u in regions.resolve(mentions, home_units):
             if home is None or u == home or regions.siblings_or_below(u, home) or regions.is_within(home, u) is False:
                 if home is not None and not (u == home or regions.siblings_or_below(u, home)):
                     continue
                 score[u.label] = score.get(u.label, 0) + 2
         if ctx.area:
-            for _, county in regions.find_towns(text, ctx.area):
-                score[county.label] = score.get(county.label, 0) + 1
+            for pos, county in regions.find_towns(text, ctx.area):
+                if pos not in covered:  # 广水 the county, not 广水街道 again
+                    score[county.label] = score.get(county.label, 0) + 1
         evidence[s.ord] = score
     # Numbered sibling headings of one run (1 / 2 / 3) share their evidence.
     series: dict[int, dict[str, float]] = {}
@@ -239,19 +245,24 @@ def _section_regions(doc: Cleaned, sections: list[Section], ctx: DocContext) -> 
         ev = evidence[s.ord]
         if not ev and s.series is not None:
             ev = series.get(s.series, {})
-        if ev:
-            best = max(ev.items(), key=lambda kv: (kv[1], kv[0] == default))
-            # The home region keeps a section unless another area clearly dominates.
-            if default in ev and ev[default] >= best[1] * 0.5 and best[0] != default and _level(best[0]) != "county":
-                out[s.ord] = default
-            else:
-                out[s.ord] = best[0]
-        else:
-            parent = s.parent
-            out[s.ord] = out.get(parent, default) if parent is not None and s.kind not in ("title",) else default
-            if s.kind in ("numbered",) and s.level == 1:
-                out[s.ord] = default
+        out[s.ord] = _pick_region(ev, default) if ev else None
+    for s in sections:  # no evidence: the parent's region, else the document's
+        if out[s.ord] is None:
+            parent = out.get(s.parent) if s.parent is not None and s.kind != "title" else None
+            out[s.ord] = parent or default
     return out
+
+
+def _pick_region(ev: dict[str, float], default: str) -> str:
+    """A sub-area takes a section when it alone dominates the evidence; several sub-areas
+    mentioned alike leave the section to the document's region."""
+    home = ev.get(default, 0.0)
+    others = sorted(((v, k) for k, v in ev.items() if k != default), reverse=True)
+    if not others:
+        return default
+    best_v, best = others[0]
+    second_v = others[1][0] if len(others) > 1 else 0.0
+    return best if best_v > second_v and best_v > home else default
 
 
 def _level(label: str) -> str:
@@ -261,7 +272,7 @@ def _level(label: str) -> str:
 
 def _section_period(s: Section, ctx: DocContext) -> Period:
     hits = [h for h in find_periods(s.heading, ctx.report_year, ctx.publish_year) if not h.weak]
-    if hits and s.kind != "lead":
+    if hits and s.kind not in ("lead", "title"):
         return hits[-1].period
     return (ctx.report_year, ctx.report_year)
 
@@ -338,6 +349,12 @@ def _place_list(text: str, anchor: regions.Unit | None) -> tuple[list[str], int]
     return labels, consumed
 
 
+def _breaks(sentence: str) -> list[int]:
+    """Clause-break ends outside quotes (a comma inside “…” does not end a clause)."""
+    quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(sentence)]
+    return [m.end() for m in _CLAUSE_BREAK.finditer(sentence) if not any(a < m.start() < b for a, b in quoted)]
+
+
 def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: DocContext) -> list[Metric]:
     figs = _figures(sentence)
     if not figs:
@@ -357,7 +374,7 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
         head = group[0]
         # clause window: from the last clause break (or previous figure) to the figure
         prev_end = groups[gi - 1][-1].end if gi else 0
-        cut = max((mm.end() for mm in _CLAUSE_BREAK.finditer(sentence, 0, head.start)), default=0)
+        cut = max((b for b in _breaks(sentence) if b <= head.start), default=0)
         window_start = max(cut, prev_end)
         before = sentence[window_start:head.start]
         clause_before = sentence[cut:head.start]
@@ -370,6 +387,9 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
         basis_text = sentence[cut:head.start]
         # places named in the clause
         place_labels, consumed = _place_list(trimmed_lead(clause_before), anchor)
+        distributes = bool(re.search(r"分别|均", sentence[cut:group[-1].start]))
+        if place_labels and not (distributes and (len(place_labels) == len(group) or len(group) == 1)):
+            place_labels, consumed = [], 0  # 随县、广水新建…: a figure over several areas belongs to their parent
         row_region = region
         if not place_labels:
             row_region = _clause_region(sentence[:head.start], region, anchor)
@@ -381,8 +401,23 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
         subj_list = _split_subjects(subj) if len(group) > 1 or "均" in before[-4:] or "均" in sentence[head.start - 6:head.start] else [subj]
         if head.unit_class == "rank":
             subj_list = _rank_subjects(subj, before, prev_clause_rows, prev_rows, head)
+        elif kind == "change" and len(group) > 1 and len(subj_list) < len(group) and rows:
+            # 受理…412件586人、审查起诉案件1037件1342人，同比分别下降12.3%、8.7%
+            firsts, seen_units = [], None
+            if len(prev_rows) == len(group) and prev_rows[0].kind != "rank":
+                rows_before = prev_rows  # 不捕率、不诉率分别为…，分别上升3.2个、2.7个百分点
+            else:
+                rows_before = rows
+            for r in rows_before:
+                if r.kind in ("change", "rank"):
+                    continue
+                seen_units = seen_units or r.unit
+                if r.unit == seen_units and r.subject not in firsts:
+                    firsts.append(r.subject)
+            if len(firsts) == len(group):
+                subj_list = firsts
         targets: list[tuple[Figure, str, str]] = []
-        if place_labels and len(place_labels) == len(group):
+        if place_labels and len(place_labels) == len(group) and len(group) > 1:
             targets = [(f, subj, lab) for f, lab in zip(group, place_labels)]
         elif place_labels and len(group) == 1:
             targets = [(head, subj, lab) for lab in place_labels]
@@ -406,26 +441,29 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
 
 
 def trimmed_lead(text: str) -> str:
-    return subjects.trim(text) if text else text
+    return subjects.trim(text, places=False) if text else text
 
 
 def _clause_region(prefix: str, region: str, anchor) -> str:
-    """A sibling or sub-area named earlier in the sentence takes the figure (湖里刑事警情…)."""
+    """A sibling or sub-area named earlier in the sentence takes the figure (湖里刑事警情…);
+    several different areas named together leave it to their common parent (the section's)."""
     if anchor is None:
         return region
     found = regions.resolve(regions.find_mentions(prefix), [anchor])
-    for m, u in reversed(found):
-        if u == anchor:
-            return region
-        if regions.siblings_or_below(u, anchor) and u.level in ("city", "county", "province"):
-            # only a named area acting as the subject: followed by figure words, not 经验/网
-            tail = prefix[m.end:m.end + 2]
-            if tail.startswith(("经验", "网", "日报", "方特", "模式", "特色")):
-                continue
-            if anchor.level == "county" and u.level != "county":
-                continue
-            return u.label
-    return region
+    named = []
+    for m, u in found:
+        tail = prefix[m.end:m.end + 2]
+        if tail.startswith(("经验", "网", "日报", "方特", "模式", "特色", "样板", "品牌")):
+            continue  # 厦门经验, 厦门网: the name qualifies something else
+        if u == anchor or regions.is_within(anchor, u):
+            named.append(None)
+            continue
+        if regions.siblings_or_below(u, anchor) and not (anchor.level == "county" and u.level != "county"):
+            named.append(u.label)
+    if not named or named[-1] is None:
+        return region
+    distinct = {n for n in named if n}
+    return named[-1] if len(distinct) == 1 else region
 
 
 def _kind(head: Figure, before: str, basis_text: str, group: list[Figure]) -> tuple[str, int, str | None]:
@@ -457,6 +495,7 @@ def _strip_change(before: str) -> str:
 def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: int,
              prev_rows: list[Metric], adjacent: bool, consumed: int, place_labels: list[str]) -> str:
     if adjacent and prev_rows:
+        # 打掉恶势力组织3个31人 / 审查起诉案件1536件2108人: a second unit on the same subject
         base = prev_rows[0].subject
         first_unit = prev_rows[0].unit
         if first_unit in ("个", "支", "伙") and head.unit in ("人", "名"):
@@ -466,41 +505,135 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
         return base
     t = text
     if consumed and place_labels:
-        lead_trimmed = subjects.trim(clause)
-        t = lead_trimmed[consumed:]
+        t = subjects.trim(clause, places=False)[consumed:]
         t = re.sub(r"^[两二三四五六七八九十]+[省市区县]", "", t)
     subj = subjects.trim(t)
     after = _noun_after(sentence, head)
-    verb = subjects.trailing_verb(subj) if subj else ""
-    if after and (not subj or verb == subj or (verb and len(subj) <= 6)):
-        subj = (subj + after) if subj else after
+    if after:
+        listing = re.search(r"(等|和|及|与|、)\s*$", t)
+        verb = subjects.trailing_verb(subj) if subj else ""
+        if not subj:
+            # 3项矛调经验入选全省…: the noun after the figure, with what it did
+            return after + _continuation(sentence, head, after) if subjects.is_generic(after) or True else after
+        if listing:
+            # 审限内结案率等11个指标实现同比优化: the examples name the kind, the noun names the thing
+            return after + _continuation(sentence, head, after)
+        if verb:
+            # 去年在主城区新建8个标准街面警务站 → 新建标准街面警务站
+            return verb + after
+    if subj and prev_rows and re.match(r"^\s*、", text) and len(subj) <= 4:
+        if subjects.trailing_verb(subj) and head.unit in ("人", "名"):
+            return subj + "人数"  # 批准逮捕2.1万人、提起公诉5.7万人
+        if not subjects.trailing_verb(subj):
+            # 打掉电诈团伙20个、窝点20个: the list item shares the verb and modifiers
+            stem = subjects.drop_last_word(prev_rows[-1].subject)
+            return stem + subj if stem and not stem.endswith(subj) else subj
+    if subj.startswith("占") and prev_rows:
+        return prev_rows[-1].subject + subj  # 诉求8600余件，占全市总数的37.5%
+    if re.search(r"[率比]$", subj) and len(subj) <= 3 and prev_rows:
+        # 审结民商事案件1.64万件，调撤率达57.3% → 民商事案件调撤率
+        noun = _drop_leading_verbs(prev_rows[-1].subject)
+        if noun and not noun.endswith(subj):
+            return noun + subj
     if not subj and prev_rows and head.unit != prev_rows[0].unit and head.unit in ("人", "名"):
         return re.sub(r"(案件|案)$", "", prev_rows[0].subject) + "人数"
     if (subjects.is_generic(subj) or len(subj) <= 2) and window_start > 0:
-        # 成绩99.451% / 金额271万元: take the object of the clause before.
         prior = sentence[:window_start]
-        prior_clause = re.split(r"[,，;；:：]", prior.rstrip(",，;；:： "))[-1]
-        prior_clause = figure_regex().sub("", prior_clause) if prev_rows else prior_clause
-        obj = subjects.trim(subjects.last_verb_object(subjects.trim(prior_clause)) or "")
-        if prev_rows and (not obj or len(obj) < 2):
-            obj = prev_rows[0].subject
+        prior_clause = re.split(r"[,，;；:：]|——", prior.rstrip(",，;；:： "))[-1]
+        if prev_rows and prior_clause and _figures(prior_clause):
+            # 审执结3.98万件 after 受理各类案件4.12万件: borrow the head noun of the last subject
+            last = subjects.words(prev_rows[-1].subject)
+            noun = last[-1][0] if last else ""
+            return subj + noun if subj and subjects.trailing_verb(subj) == subj else (prev_rows[-1].subject + subj)
+        obj = _clause_object(prior_clause)
+        if not obj and prev_rows:
+            obj = prev_rows[-1].subject
         subj = (obj + subj) if obj else subj
+    elif 0 < len(subj) <= 4 and window_start > 0:
+        # 为居民购买社会治安综合保险,全年理赔案件283件: the clause before names what was claimed on
+        prior = sentence[:window_start].rstrip(",，;；:： ")
+        prior_clause = re.split(r"[,，;；:：]|——", prior)[-1]
+        if prior_clause and not _figures(prior_clause):
+            obj = _clause_object(prior_clause)
+            if obj and len(obj) <= 12 and not obj.endswith(subj):
+                subj = obj + subj
     return subj
+
+
+def _drop_leading_verbs(subject: str) -> str:
+    ws = subjects.words(subject)
+    i = 0
+    while i < len(ws) and ws[i][1].startswith("v") and ws[i][1] != "vn":
+        i += 1
+    return "".join(w for w, _ in ws[i:])
+
+
+def _clause_object(clause: str) -> str:
+    """What a figure-free clause is about: the object after its last verb, or the clause itself."""
+    t = subjects.trim(clause)
+    if not t:
+        return ""
+    obj = subjects.last_verb_object(t)
+    obj = subjects.trim(obj) if obj else ""
+    if obj and len(obj) >= 2:
+        return obj
+    return t if len(t) <= 16 else ""
+
+
+_NOUN_CORE = ("n", "vn", "nz", "nt", "ns", "nr", "ng", "j", "i", "l", "x", "eng", "s", "k", "h")
+_MODIFIER = ("a", "an", "b", "v", "vd", "f")
 
 
 def _noun_after(sentence: str, head: Figure) -> str:
     """The noun phrase right after a figure (新建8个标准街面警务站 → 标准街面警务站)."""
     tail = sentence[head.end:]
-    if not tail or not re.match(r"[\u4e00-\u9fff“\"(]", tail):
+    if not tail:
         return ""
-    tail = re.split(r"[,，;；:：。、!！?？]", tail)[0]
-    tail = re.split(r"(被|为|的|等|和|及|与|并|后|中|里)", tail)[0] if not tail.startswith(("“", "\"")) else tail
-    return subjects.leading_noun_phrase(tail) if not tail.startswith(("“", "\"")) else re.split(r"(被|为|和|及|与|并)", tail)[0]
+    if tail.startswith(("“", "\"")):
+        m = re.match(r"“[^”]{1,20}”|\"[^\"]{1,20}\"", tail)
+        return m.group() if m else ""
+    if not re.match(r"[\u4e00-\u9fff]", tail):
+        return ""
+    tail = re.split(r"[,，;；:：。、!！?？]|和|及|与|以及|的|等|被", tail)[0]
+    tail = re.split(r"\d", tail)[0]
+    ws = subjects.words(tail)
+    out: list[str] = []
+    has_noun = False
+    for i, (w, flag) in enumerate(ws):
+        nxt = ws[i + 1][1] if i + 1 < len(ws) else ""
+        if w in "()":
+            out.append(w)
+        elif flag.startswith(_NOUN_CORE) and flag not in ("nr",) or (out and out[-1] == "("):
+            out.append(w)
+            has_noun = True
+        elif flag in _MODIFIER and nxt.startswith(_NOUN_CORE) and (not has_noun or flag != "v"):
+            out.append(w)  # 涉案企业, 在职党员, 困难当事人
+        elif flag.startswith("v") and i == len(ws) - 1 and len(w) == 1 and has_noun:
+            out.append(w)  # 警务站
+        else:
+            break
+    phrase = "".join(out)
+    if phrase.count("(") != phrase.count(")"):
+        phrase = phrase.split("(")[0]
+    return phrase if len(phrase) >= 2 else ""
+
+
+def _continuation(sentence: str, head: Figure, after: str) -> str:
+    """The verb phrase following a figure's noun, up to the clause end (…入选全省“枫桥式工作法”)."""
+    rest = sentence[head.end + len(after):]
+    rest = re.split(r"[,，;；:：。!！?？、]", rest)[0]
+    rest = re.split(r"\d", rest)[0]
+    rest = re.sub(r"^(全部|均|都|已|先后|共|还)", "", rest)
+    return rest[:24]
 
 
 def _split_subjects(subj: str) -> list[str]:
+    tiers = re.match(r"^([\u4e00-\u9fff])、([\u4e00-\u9fff])(?:、([\u4e00-\u9fff]))?[两二三四]级(.+)$", subj)
+    if tiers:
+        # 县、乡两级综治中心达标率 → 县级…, 乡级…
+        return [f"{t}级{tiers.group(4)}" for t in tiers.groups()[:3] if t]
     parts = [p for p in re.split(r"、|和|及|与", subj) if p]
-    if len(parts) <= 1:
+    if len(parts) <= 1 or any(re.match(r"^(第|[0-9一二三四五六七八九十]+[批级类项])", p) for p in parts) or any(len(p) < 2 for p in parts):
         return [subj]
     # share the head noun: 盗窃、诈骗案件立案数 → 盗窃案件立案数; 覆盖率、联网率 → 视频监控联网率
     last = parts[-1]
@@ -521,8 +654,9 @@ def _split_subjects(subj: str) -> list[str]:
 def _rank_subjects(subj: str, before: str, prev_clause_rows: list[Metric], prev_rows: list[Metric], head: Figure) -> list[str]:
     scope = f"({head.rank_scope})" if head.rank_scope else ""
     base = subj
-    base = re.sub(r"(排名|位列|位居|排|列|居|名列)$", "", base)
-    base = re.sub(r"(全[国省市区县州]|本[省市区县]).*$", "", base)
+    base = re.sub(r"(全[国省市区县州]|本[省市区县])[\u4e00-\u9fff]{0,6}$", "", base) if head.rank_scope else base
+    base = re.sub(r"(均|分别)?(排名|位列|位居|排|列|居|名列)$", "", base)
+    base = re.sub(r"(均|分别)$", "", base)
     if base in ("", "降幅", "增幅", "成绩", "得分", "排名") or subjects.is_generic(base):
         source = prev_clause_rows or prev_rows
         if "均" in before and len(source) > 1:

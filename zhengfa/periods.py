@@ -11,7 +11,7 @@ from zhengfa.numbers import parse_number
 
 Period = tuple[int | None, int | None]
 _DATE_AFTER = re.compile(r"^\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
-_BASELINE_BEFORE = re.compile(r"(较|比|与|相比|对比)\s*$")
+_BASELINE_BEFORE = re.compile(r"(较|比|与|相比|对比|同比|低于|高于)\s*$")
 _SAME_PERIOD = re.compile(r"同期")
 
 
@@ -77,6 +77,9 @@ def find_periods(text: str, report_year: int | None, publish_year: int | None) -
                 if _DATE_AFTER.match(text[m.end():]):
                     taken.append((m.start(), m.end()))
                     continue  # 2024年1月26日: a date
+            if not years and _BASELINE_BEFORE.search(text[max(0, m.start() - 3):m.start()]):
+                taken.append((m.start(), m.end()))
+                continue  # 较去年: a baseline, not the period
             counts = [g for g in groups if not (g.isdigit() and len(g) == 4)]
             if counts:
                 n = parse_number(counts[0])

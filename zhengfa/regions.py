@@ -243,8 +243,8 @@ def resolve(mentions: list[Mention], context: list[Unit] | None = None) -> list[
                 score += 3
             if u.province in ctx_provs:
                 score += 1
-            if u.level == "county" and not m.full and u.city not in ctx_cities:
-                continue  # a bare county alias far from the story's area names nothing
+            if u.level == "county" and (not m.full or len(m.name) <= 2) and u.city not in ctx_cities:
+                continue  # a bare county alias (or 城区, 郊区) far from the story's area names nothing
             if u.level != "county" and not m.full and len(m.name) < 2:
                 continue
             # A prefecture beats a same-named county when nothing else decides.

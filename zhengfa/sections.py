@@ -17,6 +17,7 @@ _HEADINGS = [
     (re.compile(r"^0\d$"), 2, "arabic"),
 ]
 _SENTENCE_END = re.compile(r"[。！？!?；;]")
+_LIST_ITEM = re.compile(r"^(?:-\s*)?(?:[①-⑳]|\d{1,2}\s+\S|\d{1,2}[、.]\S|[(]\d{1,2}[)])")
 _NUM = re.compile(r"^(?:0?(\d{1,2})|\(([一二三四五六七八九十]+)\)|([一二三四五六七八九十]+)、|([A-H]))")
 
 
@@ -66,6 +67,13 @@ def split_sections(doc: Cleaned) -> list[Section]:
             hk = (1, "title") if len(p.text) <= 60 and not _SENTENCE_END.search(p.text) else None
         if hk and hk[1] == "arabic" and re.fullmatch(r"0\d", p.text.strip()):
             pending_number = p.text.strip()  # "01" alone: the heading text follows
+        if (hk is None and current is not None and current.kind == "scorecard" and len(current.paragraphs) > 1
+                and not _LIST_ITEM.match(p.text)):
+            # a score card (成绩单) ends with its list: the prose after it is a section of its own
+            current = Section(len(sections), current.level, "", p.start, p.end, p.text, current.parent, "body",
+                              None, [idx])
+            sections.append(current)
+            continue
         if hk is None or (current is not None and current.kind == "subtitle" and hk[1] == "subtitle"):
             if current is None:
                 current = Section(len(sections), 0, doc.title or "", p.start, p.end, p.text, kind="lead")

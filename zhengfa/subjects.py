@@ -37,10 +37,24 @@ def _strip_tables():
     return lead, trail, generic
 
 
-def trim(text: str, place_names: list[str] = ()) -> str:
+_INNER_NOISE = re.compile(r"(全年|各类|各项|各种)(?=[\u4e00-\u9fff]{2})")
+
+
+def _leading_place(s: str) -> int:
+    """Length of an administrative name opening `s` (雨花区得分 → 3), 0 if none."""
+    from zhengfa import regions
+
+    for m in regions.find_mentions(s[:12]):
+        if m.start == 0 and len(m.name) < len(s):
+            return m.end + (1 if s[m.end:m.end + 1] == "的" else 0)
+        break
+    return 0
+
+
+def trim(text: str, place_names: list[str] = (), places: bool = True) -> str:
     """Strip list marks, time and place words, actors and linking verbs from a clause tail."""
     lead, trail, _ = _strip_tables()
-    s = text
+    s = _INNER_NOISE.sub("", text)
     for _ in range(8):
         before = s
         s = _PUNCT_EDGE.sub("", s)
@@ -48,6 +62,9 @@ def trim(text: str, place_names: list[str] = ()) -> str:
         for name in sorted(place_names, key=len, reverse=True):
             if s.startswith(name):
                 s = s[len(name):]
+        cut = _leading_place(s) if places else 0
+        if cut:
+            s = s[cut:]
         for rx in lead:
             s = rx.sub("", s, count=1)
         for rx in trail:
@@ -87,7 +104,7 @@ def leading_noun_phrase(text: str) -> str:
 def trailing_verb(text: str) -> str:
     """The verb ending a clause (新建, 打掉, 破获), if it ends with one."""
     ws = words(text)
-    if ws and ws[-1][1].startswith("v") and ws[-1][1] != "vn":
+    if ws and ws[-1][1].startswith("v"):
         return ws[-1][0]
     return ""
 
