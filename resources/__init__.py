@@ -25,7 +25,7 @@ class RawCorpus(ConfigurableResource):
     """The folder of raw articles (ZHENGFA_RAW_DIR; default: the bundled sample)."""
 
     raw_dir: str = str(DEFAULT_RAW_DIR)
-    max_bytes: int = 20_000_000  # larger files are rejected with the reason, never read whole
+    max_bytes: int = 20_000_000  # larger files are rejected with the reason, never read whole (ZHENGFA_MAX_BYTES)
 
     @property
     def path(self) -> Path:
@@ -58,11 +58,13 @@ class Segmenter(ConfigurableResource):
         return sum(1 for _ in open(self.user_dict, encoding="utf-8"))
 
 
-def build_resources(raw_dir: str | None = None, warehouse_dir: str | None = None) -> dict:
+def build_resources(raw_dir: str | None = None, warehouse_dir: str | None = None,
+                    max_bytes: int | None = None) -> dict:
     raw = _anchored(raw_dir or os.environ.get("ZHENGFA_RAW_DIR") or str(DEFAULT_RAW_DIR))
+    limit = max_bytes or int(os.environ.get("ZHENGFA_MAX_BYTES") or RawCorpus.model_fields["max_bytes"].default)
     wh = _anchored(warehouse_dir or os.environ.get("ZHENGFA_WAREHOUSE_DIR") or str(DEFAULT_WAREHOUSE_DIR))
     return {
-        "corpus": RawCorpus(raw_dir=raw),
+        "corpus": RawCorpus(raw_dir=raw, max_bytes=limit),
         "warehouse": Warehouse(warehouse_dir=wh),
         "duckdb": DuckDBResource(database=str(Path(wh) / "zhengfa.duckdb")),
         "segmenter": Segmenter(),

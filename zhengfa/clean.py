@@ -160,7 +160,8 @@ def _join_broken(lines: list[str]) -> list[str]:
     for line in lines:
         if out:
             prev = out[-1]
-            if (len(prev) >= 60 and prev[-1] not in _TERMINAL and _CJK.match(prev[-1])
+            if (len(prev) >= 40 and ("。" in prev or prev.count(",") >= 2) and prev[-1] not in _TERMINAL
+                    and _CJK.match(prev[-1])
                     and _CJK.match(line[0]) and not _HEADING_START.match(line)):
                 out[-1] = prev + line
                 continue

@@ -370,6 +370,7 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
             groups.append([f])
     prev_rows: list[Metric] = []  # rows of the previous group in this sentence
     prev_clause_rows: list[Metric] = []
+    last_basis, last_basis_pos = None, 0
     for gi, group in enumerate(groups):
         head = group[0]
         # clause window: from the last clause break (or previous figure) to the figure
@@ -394,6 +395,10 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
         if not place_labels:
             row_region = _clause_region(sentence[:head.start], region, anchor)
         kind, sign, basis = _kind(head, before, basis_text, group)
+        if kind == "change" and basis is None and last_basis and not re.search(r"[;；]", sentence[last_basis_pos:head.start]):
+            basis = last_basis  # 刑事警情同比下降9.7%，治安警情下降5.2%: the baseline carries over
+        if kind == "change" and basis:
+            last_basis, last_basis_pos = basis, head.start
         subj_text = before
         if kind == "change":
             subj_text = _strip_change(before)
@@ -432,7 +437,7 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
             value = f.value * sign if kind == "change" else f.value
             new_rows.append(Metric(kind, value, f.unit, f.approx, basis if kind == "change" else None,
                                    s, lab, period[0], period[1], f.quote, sentence.strip(),
-                                   f.num_start, f.num_start + len(f.quote), None))
+                                   f.start, f.start + len(f.quote), None))
         rows.extend(new_rows)
         if kind != "rank":
             prev_clause_rows = new_rows if window_start == cut or not prev_clause_rows else prev_clause_rows + new_rows
@@ -506,7 +511,9 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
     t = text
     if consumed and place_labels:
         t = subjects.trim(clause, places=False)[consumed:]
-        t = re.sub(r"^[两二三四五六七八九十]+[省市区县]", "", t)
+        t = re.sub(r"^[两二三四五六七八九十]+[省市区县地]", "", t)
+        if _change_at(t):
+            t = _strip_change(t)
     subj = subjects.trim(t)
     after = _noun_after(sentence, head)
     if after:

@@ -46,6 +46,14 @@ def _sha256_file(path: Path, limit: int) -> tuple[str | None, bytes | None, str 
     return h.hexdigest(), (bytes(data) if data is not None else None), None
 
 
+def _same(stored, current: int) -> bool:
+    """A manifest value (Int64 column: may be <NA>, e.g. for a path that was a symlink) equals `current`."""
+    try:
+        return stored is not None and not pd.isna(stored) and int(stored) == current
+    except (TypeError, ValueError):
+        return False
+
+
 def list_files(raw_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Regular files under raw_dir (recursive, hidden skipped); symlinks are recorded, not followed."""
     files, skipped = [], []
@@ -85,7 +93,7 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
                              duplicate_of=None))
             continue
         prev = prev_by_path.get(rel)
-        reuse = (not force and prev is not None and prev.size == st.st_size and prev.mtime_ns == st.st_mtime_ns
+        reuse = (not force and prev is not None and _same(prev.size, st.st_size) and _same(prev.mtime_ns, st.st_mtime_ns)
                  and prev.status in ("accepted", "duplicate", "rejected") and isinstance(prev.doc_id, str))
         if reuse and (prev.status == "rejected" or prev.doc_id in known_docs):
             doc_id, status, reason = prev.doc_id, prev.status, prev.reason

@@ -98,10 +98,25 @@ class StageStore:
         finally:
             con.close()
 
+    def history(self, code_version: str) -> pd.DataFrame:
+        """Every row of every batch, oldest batch first (for logs such as file events, where a
+        later batch adds to the earlier ones instead of replacing them)."""
+        con = duckdb.connect()
+        try:
+            if self._rel(con, code_version) is None:
+                return pd.DataFrame()
+            return con.execute("SELECT * EXCLUDE (filename) FROM _b ORDER BY filename").df()
+        finally:
+            con.close()
+
     def write(self, df: pd.DataFrame) -> Path | None:
         if df.empty:
             return None
-        name = f"batch-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{uuid.uuid4().hex[:6]}.parquet"
+        # One clock reading for the whole stamp (UTC), so names sort in write order: "latest
+        # batch wins" in read() compares names.
+        ns = time.time_ns()
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ns // 10**9))
+        name = f"batch-{stamp}-{ns % 10**9:09d}-{uuid.uuid4().hex[:6]}.parquet"
         return write_parquet_atomic(df, self.dir / name)
 
     def compact(self, code_version: str, keep_ids: set[str]) -> int:

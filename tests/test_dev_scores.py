@@ -1,0 +1,47 @@
+"""The extraction bar on both development sets (scored with the shared scorer)."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from zhengfa.decode import decode
+from zhengfa.pipeline import process_text
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SETS = {
+    "sample": (ROOT / "data" / "sample_corpus", SHARED / "gold" / "seeds.jsonl"),
+    "synthetic": (SHARED / "corpus_synthetic", SHARED / "gold" / "synthetic.jsonl"),
+}
+
+
+def _scorer():
+    path = SHARED / "eval" / "score_metrics.py"
+    if not path.exists():
+        pytest.skip("the shared scorer is not beside this checkout")
+    spec = importlib.util.spec_from_file_location("score_metrics", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_development_set_meets_the_bar(name):
+    scorer = _scorer()
+    folder, gold_path = SETS[name]
+    if not gold_path.exists():
+        pytest.skip(f"{gold_path} missing")
+    pred = []
+    for p in sorted(folder.glob("*.txt")):
+        d = decode(p.read_bytes())
+        assert d.ok, p
+        for m in process_text(p.name, d.text)["metrics"]:
+            pred.append({**m, "source_file": p.name})
+    result, _ = scorer.score(scorer.load_gold(str(gold_path)), pred)
+    a = result["attributes"]
+    assert result["f1"] >= 0.95, result
+    assert a["subject"] >= 0.90, a
+    assert a["region"] >= 0.95, a
+    assert a["period"] >= 0.95, a
+    assert a["approx"] >= 0.97, a
+    assert a["basis"] >= 0.97, a
