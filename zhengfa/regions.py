@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import zipfile
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -56,13 +56,19 @@ class Gazetteer:
     towns: dict[str, list[tuple[str, Unit]]]  # town name or short name → (full town name, county)
     stop_phrases: list[str]
     max_len: int
+    lengths_by_first: dict[str, tuple[int, ...]] = None  # first char → name lengths, longest first
+    town_lengths_by_first: dict[str, tuple[int, ...]] = None
+    children_of: dict = field(default_factory=dict)
 
     def children(self, unit: Unit) -> list[Unit]:
-        if unit.level == "province":
-            return [u for u in self.units if u.level == "city" and u.province == unit.name and u.name != unit.name]
-        if unit.level == "city":
-            return [u for u in self.units if u.level == "county" and u.city == unit.name]
-        return []
+        """Prefectures of a province, counties of a prefecture."""
+        if not self.children_of:
+            for u in self.units:
+                if u.level == "city":
+                    self.children_of.setdefault(("province", u.province), []).append(u)
+                elif u.level == "county":
+                    self.children_of.setdefault(("city", u.city), []).append(u)
+        return self.children_of.get((unit.level, unit.name), [])
 
 
 def _location_file() -> Path:
@@ -126,7 +132,15 @@ def gazetteer() -> Gazetteer:
                 towns[alias].append((name, county))
     stop = data_files.read_lines("place_stopwords.txt")
     max_len = max(len(n) for n in list(by_name) + list(towns))
-    return Gazetteer(units, dict(by_name), full, dict(towns), stop, max_len)
+
+    def first_index(names):
+        idx: dict[str, set[int]] = defaultdict(set)
+        for n in names:
+            if len(n) >= 2:
+                idx[n[0]].add(len(n))
+        return {k: tuple(sorted(v, reverse=True)) for k, v in idx.items()}
+
+    return Gazetteer(units, dict(by_name), full, dict(towns), stop, max_len, first_index(by_name), first_index(towns))
 
 
 @dataclass(frozen=True)
@@ -157,7 +171,9 @@ def find_mentions(text: str) -> list[Mention]:
     i, n = 0, len(text)
     while i < n:
         hit = None
-        for length in range(min(g.max_len, n - i), 1, -1):
+        for length in g.lengths_by_first.get(text[i], ()):
+            if i + length > n:
+                continue
             cand = text[i:i + length]
             units = g.by_name.get(cand)
             if units:
@@ -186,7 +202,9 @@ def find_towns(text: str, counties: set[str]) -> list[tuple[int, Unit]]:
         if i in stops:
             i += 1
             continue
-        for length in range(min(10, n - i), 1, -1):
+        for length in g.town_lengths_by_first.get(text[i], ()):
+            if i + length > n:
+                continue
             entries = g.towns.get(text[i:i + length])
             if entries:
                 inside = {c.label: c for _, c in entries if c.label in counties}
@@ -198,6 +216,7 @@ def find_towns(text: str, counties: set[str]) -> list[tuple[int, Unit]]:
     return out
 
 
+@lru_cache(maxsize=1)
 def units_by_label() -> dict[str, Unit]:
     return {u.label: u for u in gazetteer().units}
 
