@@ -533,7 +533,9 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
             return subj + "人数"  # 批准逮捕2.1万人、提起公诉5.7万人
         if not subjects.trailing_verb(subj):
             # 打掉电诈团伙20个、窝点20个: the list item shares the verb and modifiers
-            stem = subjects.drop_last_word(prev_rows[-1].subject)
+            # (the previous subject's head, as long as this item, gives way to it)
+            prev = prev_rows[-1].subject
+            stem = prev[: len(prev) - len(subj)] if len(prev) > len(subj) else ""
             return stem + subj if stem and not stem.endswith(subj) else subj
     if subj.startswith("占") and prev_rows:
         return prev_rows[-1].subject + subj  # 诉求8600余件，占全市总数的37.5%
