@@ -551,9 +551,12 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
         prior_clause = re.split(r"[,，;；:：]|——", prior.rstrip(",，;；:： "))[-1]
         if prev_rows and prior_clause and _figures(prior_clause):
             # 审执结3.98万件 after 受理各类案件4.12万件: borrow the head noun of the last subject
-            last = subjects.words(prev_rows[-1].subject)
-            noun = last[-1][0] if last else ""
-            return subj + noun if subj and subjects.trailing_verb(subj) == subj else (prev_rows[-1].subject + subj)
+            if subj and subjects.trailing_verb(subj) == subj:
+                last = subjects.words(prev_rows[-1].subject)
+                return subj + (last[-1][0] if last else "")  # 审执结 + 案件
+            if subj and not subjects.is_generic(subj):
+                return subj  # 结案13.9万件
+            return prev_rows[-1].subject + subj  # 金额271万元
         obj = _clause_object(prior_clause)
         if not obj and prev_rows:
             obj = prev_rows[-1].subject

@@ -137,7 +137,12 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
 
 
 def diff_events(previous: pd.DataFrame | None, current: pd.DataFrame, now) -> pd.DataFrame:
-    """added / changed / removed / renamed events between two manifests."""
+    """added / changed / removed / renamed events between two manifests.
+
+    `since` names the previous manifest (its scan time, or 'initial'): a run killed after writing
+    its events but before replacing the manifest diffs against the same manifest again, and the
+    repeated events carry the same `since`, so the warehouse can drop the repeats.
+    """
     prev = {} if previous is None or previous.empty else {r.path: r.doc_id for r in previous.itertuples(index=False)}
     cur = {r.path: r.doc_id for r in current.itertuples(index=False)}
     events = []
@@ -161,6 +166,10 @@ def diff_events(previous: pd.DataFrame | None, current: pd.DataFrame, now) -> pd
             events.append(dict(path=p, event="changed", doc_id=d, previous_doc_id=prev[p], previous_path=None))
     df = pd.DataFrame(events, columns=["path", "event", "doc_id", "previous_doc_id", "previous_path"])
     df["at"] = now
+    since = "initial"
+    if previous is not None and not previous.empty and "scanned_at" in previous.columns:
+        since = str(pd.Timestamp(previous["scanned_at"].max()).isoformat())
+    df["since"] = since
     return df
 
 

@@ -37,7 +37,7 @@ def _strip_tables():
     return lead, trail, generic
 
 
-_INNER_NOISE = re.compile(r"(全年|各类|各项|各种)(?=[\u4e00-\u9fff]{2})")
+_INNER_NOISE = re.compile(r"(全年|各类|各项|各种|(?<=[院局所厅委])共)(?=[\u4e00-\u9fff]{2})")
 
 
 def _leading_place(s: str) -> int:
