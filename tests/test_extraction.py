@@ -237,3 +237,15 @@ def test_indicator_codes_from_the_taxonomy():
     assert one(rows, "9.1%")["indicator"] == "criminal_incidents"
     assert one(rows, "4个")["indicator"] == "telecom_fraud_gangs"
     assert one(rows, "5123件")["indicator"] == "court_cases_closed"
+
+
+def test_linking_words_are_trimmed_only_as_words():
+    rows = run(DOC + "全年查处超速违法行为2.6万起，全区群众满意度为97.2%。")
+    assert one(rows, "2.6万起")["subject"].endswith("违法行为")
+    assert one(rows, "97.2%")["subject"].endswith("满意度")
+
+
+def test_a_change_without_its_own_subject_takes_the_clause_before():
+    rows = run(DOC + "全区火灾亡人数为近年最低，较2020年下降33.3%。")
+    r = one(rows, "33.3%")
+    assert "火灾亡人数" in r["subject"] and r["basis"] == "vs_period"

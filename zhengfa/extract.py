@@ -557,6 +557,12 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
             if subj and not subjects.is_generic(subj):
                 return subj  # 结案13.9万件
             return prev_rows[-1].subject + subj  # 金额271万元
+        if not subj and head.unit_class in ("percent", "points", "tenth", "none", "count", "money"):
+            # 死亡人数为历史最低，较2019年下降27.5%: what the clause before is about
+            topic = re.split(r"(为|是|达到|达|降至|降到|保持|实现|创)", prior_clause)[0]
+            topic = subjects.trim(topic)
+            if len(topic) >= 2 and not _figures(prior_clause):
+                return topic
         obj = _clause_object(prior_clause)
         if not obj and prev_rows:
             obj = prev_rows[-1].subject

@@ -68,10 +68,21 @@ def trim(text: str, place_names: list[str] = (), places: bool = True) -> str:
         for rx in lead:
             s = rx.sub("", s, count=1)
         for rx in trail:
-            s = rx.sub("", s, count=1)
+            m = rx.search(s)
+            if m and m.group():
+                removed = m.group()
+                # a linking word only when it stands alone: 违法行为 keeps its 为
+                if len(removed) == 1 and len(s) > 1 and not _ends_with_token(s, removed):
+                    continue
+                s = s[: m.start()]
         if s == before:
             break
     return s.strip()
+
+
+def _ends_with_token(text: str, tail: str) -> bool:
+    ws = words(text)
+    return bool(ws) and ws[-1][0] == tail
 
 
 def is_generic(subject: str) -> bool:
