@@ -681,7 +681,8 @@ def _rank_subjects(subj: str, before: str, prev_clause_rows: list[Metric], prev_
             return [r.subject + scope for r in source]
         if source:
             r = source[-1]
-            extra = base if base in ("降幅", "增幅") else ("降幅" if r.kind == "change" and r.value < 0 else ("增幅" if r.kind == "change" else ""))
+            implied = r.kind == "change" and r.unit != "个百分点" and not re.search(r"[率感度比]$", r.subject)
+            extra = base if base in ("降幅", "增幅") else (("降幅" if r.value < 0 else "增幅") if implied else "")
             return [r.subject + extra + scope]
     if "均" in before:
         parts = _split_subjects(base)
