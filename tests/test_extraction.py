@@ -249,3 +249,10 @@ def test_a_change_without_its_own_subject_takes_the_clause_before():
     rows = run(DOC + "全区火灾亡人数为近年最低，较2020年下降33.3%。")
     r = one(rows, "33.3%")
     assert "火灾亡人数" in r["subject"] and r["basis"] == "vs_period"
+
+
+def test_common_words_that_are_also_street_names_do_not_move_a_figure():
+    rows = process_text("t", "2022年全县政法工作回眸\n　　2022年，宁陵县深化平安建设，全县共受理信访事项312件，"
+                             "建成示范村40个，其中省级5个。\n")["metrics"]
+    assert {r["region"] for r in rows} == {"商丘市宁陵县"}
+    assert one(rows, "5个")["subject"].startswith("省级")

@@ -537,6 +537,9 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
             prev = prev_rows[-1].subject
             stem = prev[: len(prev) - len(subj)] if len(prev) > len(subj) else ""
             return stem + subj if stem and not stem.endswith(subj) else subj
+    if re.fullmatch(r"[\u4e00-\u9fff]{1,3}[级类型]", subj) and prev_rows:
+        # 建成示范村58个，其中省级6个 → 省级示范村
+        return subj + _drop_leading_verbs(prev_rows[-1].subject)
     if subj.startswith("占") and prev_rows:
         return prev_rows[-1].subject + subj  # 诉求8600余件，占全市总数的37.5%
     if re.search(r"[率比]$", subj) and len(subj) <= 3 and prev_rows:

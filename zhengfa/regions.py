@@ -8,6 +8,7 @@ name no place, like 长治久安).
 from __future__ import annotations
 
 import importlib.util
+import re
 import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -190,6 +191,9 @@ def find_mentions(text: str) -> list[Mention]:
     return out
 
 
+_TOWN_CONTEXT_AFTER = re.compile(r"(派出所|片区|社区|街区|一带|周边|辖区|地区|区域|、|和|等地|等街道|等镇|司法所|法庭|中队|警务站|综治中心)")
+
+
 def find_towns(text: str, counties: set[str]) -> list[tuple[int, Unit]]:
     """Town/street mentions whose county is among `counties` (labels); ambiguous short names
     are only trusted inside the given area."""
@@ -205,7 +209,13 @@ def find_towns(text: str, counties: set[str]) -> list[tuple[int, Unit]]:
         for length in g.town_lengths_by_first.get(text[i], ()):
             if i + length > n:
                 continue
-            entries = g.towns.get(text[i:i + length])
+            name = text[i:i + length]
+            entries = g.towns.get(name)
+            if entries and not any(full == name for full, _ in entries):
+                # a short town name (莲前, 荷花池) counts only where the text treats it as a place
+                after, before = text[i + length:i + length + 3], text[max(0, i - 1):i]
+                if not (_TOWN_CONTEXT_AFTER.match(after) or before in ("、", "在", "于", "到")):
+                    entries = None
             if entries:
                 inside = {c.label: c for _, c in entries if c.label in counties}
                 if len(inside) == 1:
