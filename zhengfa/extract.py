@@ -528,6 +528,10 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
         if verb:
             # 去年在主城区新建8个标准街面警务站 → 新建标准街面警务站
             return verb + after
+    if re.fullmatch(r"[\u4e00-\u9fff]{1,3}[级类型]", subj) and prev_rows:
+        # 建成示范村58个，其中省级6个、市级21个 → 省级示范村, 市级示范村
+        noun = _drop_leading_verbs(prev_rows[-1].subject)
+        return subj + re.sub(r"^[\u4e00-\u9fff]{1,3}[级类型]", "", noun) if re.match(r"^[\u4e00-\u9fff]{1,3}[级类型]", noun) and len(noun) > 4 else subj + noun
     if subj and prev_rows and re.match(r"^\s*、", text) and len(subj) <= 4:
         if subjects.trailing_verb(subj) and head.unit in ("人", "名"):
             return subj + "人数"  # 批准逮捕2.1万人、提起公诉5.7万人
@@ -537,9 +541,6 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
             prev = prev_rows[-1].subject
             stem = prev[: len(prev) - len(subj)] if len(prev) > len(subj) else ""
             return stem + subj if stem and not stem.endswith(subj) else subj
-    if re.fullmatch(r"[\u4e00-\u9fff]{1,3}[级类型]", subj) and prev_rows:
-        # 建成示范村58个，其中省级6个 → 省级示范村
-        return subj + _drop_leading_verbs(prev_rows[-1].subject)
     if subj.startswith("占") and prev_rows:
         return prev_rows[-1].subject + subj  # 诉求8600余件，占全市总数的37.5%
     if re.search(r"[率比]$", subj) and len(subj) <= 3 and prev_rows:
