@@ -256,3 +256,15 @@ def test_common_words_that_are_also_street_names_do_not_move_a_figure():
                              "建成示范村40个，其中省级5个。\n")["metrics"]
     assert {r["region"] for r in rows} == {"商丘市宁陵县"}
     assert one(rows, "5个")["subject"].startswith("省级")
+
+
+def test_ranges_and_vague_tens():
+    rows = run(DOC + "预计可防性案件下降10%-15%，每个社区配备调解员3至5名，排查隐患十余处，破获积案数十起。")
+    r = one(rows, "10%-15%")
+    assert (r["kind"], r["value"], r["approx"]) == ("change", -10, "over")
+    r = one(rows, "3至5名")
+    assert (r["value"], r["approx"]) == (3, "over")
+    r = one(rows, "十余处")
+    assert (r["value"], r["approx"]) == (10, "over")
+    assert not [x for x in rows if "十起" in x["quote"]]  # 数十: no figure
+    assert len(rows) == 3

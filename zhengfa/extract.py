@@ -27,6 +27,7 @@ _RANK = re.compile(
     r"(?P<ord>第(?P<n>[一二三四五六七八九十]{1,3}|\d{1,3})(?![批期届次个条轮项家所名单阶季章部节课站道场年])|首位|之首)"
 )
 _RANK_MORE = re.compile(r"^、\s*第([一二三四五六七八九十]{1,3}|\d{1,3})")
+_RANGE_BEFORE = re.compile(r"(\d+(?:\.\d+)?)\s*%?\s*(?:至|到|-|~|～|—)\s*$")
 _RATIO_SUBJECT = re.compile(r"(比|率|指数|系数|密度)(为|达到|达|是|:)?\s*$")
 _CODE_CONTEXT = re.compile(r"[A-Za-z0-9\-_/〔〕\[\]]$")
 _BOOK_TITLE = re.compile(r"《[^》]*》")
@@ -99,12 +100,14 @@ def _figures(sentence: str) -> list[Figure]:
     masked = _BOOK_TITLE.sub(lambda m: "□" * len(m.group()), sentence)
     quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(masked)]
     unit_table = units()
+    ranges: list[tuple[int, int]] = []  # (range start, upper bound start)
     for m in figure_regex().finditer(masked):
         num, unit = m.group("num"), m.group("unit")
         s, e = m.start(), m.end()
         prev = masked[max(0, s - 1):s]
         nxt = masked[e:e + 1]
-        if prev == "第" or _CODE_CONTEXT.search(prev) or (not unit and re.match(r"[A-Za-z0-9\-]", nxt or " ")):
+        in_range = bool(unit and _RANGE_BEFORE.search(masked[:s]))
+        if prev == "第" or (_CODE_CONTEXT.search(prev) and not in_range) or (not unit and re.match(r"[A-Za-z0-9\-]", nxt or " ")):
             continue
         if prev == "□":
             continue
@@ -154,9 +157,19 @@ def _figures(sentence: str) -> list[Figure]:
                 continue
         if not math.isfinite(value):
             continue
+        rng = _RANGE_BEFORE.search(masked[:s])
+        if rng and unit_class != "none":
+            # 3至5个 / 10%-15%: a range is reported by its lower bound, as "over"
+            low = parse_number(rng.group(1))
+            if low is not None:
+                value = round(low * (MULTIPLIERS[mult] if mult else 1) * (10 if unit_class == "tenth" else 1), 6)
+                approx = "over"
+                s = rng.start()
         quote_end = m.end("unit") if unit else (m.end("suf2") if m.group("suf2") else (m.end("mult") if mult else m.end("num")))
         quote_end = max(quote_end, m.end("num"))
         out.append(Figure(s, e, s, value, unit_canon, unit_class, approx, sentence[s:quote_end]))
+        if s != m.start():
+            ranges.append((s, m.start()))
     for m in _RANK.finditer(masked):
         if m.group("n"):
             n = parse_number(m.group("n"))
@@ -177,6 +190,7 @@ def _figures(sentence: str) -> list[Figure]:
             tail = tail[more.end():]
             more = _RANK_MORE.match(tail)
             m_end = b
+    out = [f for f in out if not any(a <= f.start < b and f.end <= b for a, b in ranges)]
     out.sort(key=lambda f: f.start)
     # 3.2个、2.7个百分点: a list shares its last figure's unit.
     for i in range(len(out) - 2, -1, -1):
