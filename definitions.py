@@ -3,20 +3,23 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
-from assets.automation import daily_reingest, full_refresh_job, ingest_job, raw_folder_sensor
+from assets.automation import daily_reingest, full_refresh_job, ingest_job, make_raw_folder_sensor
 from assets.stages import cleaned_documents, document_sections, metric_mentions, raw_documents
 from assets.warehouse import view_assets, warehouse_tables
 from resources import build_resources
 
 
-def make_definitions(raw_dir: str | None = None, warehouse_dir: str | None = None) -> Definitions:
+def make_definitions(raw_dir: str | None = None, warehouse_dir: str | None = None,
+                     max_bytes: int | None = None) -> Definitions:
+    resources = build_resources(raw_dir, warehouse_dir, max_bytes)
     return Definitions(
         assets=[raw_documents, cleaned_documents, document_sections, metric_mentions, warehouse_tables,
                 *view_assets()],
         jobs=[ingest_job, full_refresh_job],
-        sensors=[raw_folder_sensor],
+        # the sensor watches the folder the corpus resource reads
+        sensors=[make_raw_folder_sensor(resources["corpus"].path)],
         schedules=[daily_reingest],
-        resources=build_resources(raw_dir, warehouse_dir),
+        resources=resources,
         # One writer at a time on the DuckDB file and the Parquet store: steps run in one process.
         executor=in_process_executor,
     )

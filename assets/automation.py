@@ -41,17 +41,26 @@ def raw_dir_from_env() -> Path:
     return Path(_anchored(os.environ.get("ZHENGFA_RAW_DIR") or str(DEFAULT_RAW_DIR)))
 
 
-def make_raw_folder_sensor(raw_dir: Path | None = None):
+def make_raw_folder_sensor(raw_dir: Path | str | None = None):
+    """The sensor watching `raw_dir` (default: ZHENGFA_RAW_DIR or the bundled sample, read at each tick).
+
+    make_definitions passes the folder its corpus resource reads, so the sensor and the runs it
+    requests always look at the same place.
+    """
     @sensor(name="raw_folder_sensor", job=ingest_job, minimum_interval_seconds=30,
             default_status=DefaultSensorStatus.RUNNING,
             description="Requests an incremental run when files are added, changed or removed in the raw folder.")
     def raw_folder_sensor(context: SensorEvaluationContext):
-        folder = raw_dir or raw_dir_from_env()
+        folder = Path(raw_dir) if raw_dir is not None else raw_dir_from_env()
         signature = folder_signature(folder)
         if signature == context.cursor:
             return SkipReason(f"no change in {folder}")
         context.update_cursor(signature)
-        return RunRequest(run_key=signature, tags={"zhengfa/trigger": "raw_folder_sensor"})
+        # No run key: the cursor already deduplicates, and a folder can come back to an earlier
+        # state (a file moved out and back in keeps its mtime); Dagster would drop a request whose
+        # key an earlier run of this sensor used, leaving the warehouse stale. Runs are idempotent.
+        return RunRequest(tags={"zhengfa/trigger": "raw_folder_sensor",
+                                "zhengfa/folder_signature": signature[:16]})
 
     return raw_folder_sensor
 

@@ -84,11 +84,15 @@ def raw_documents(context: AssetExecutionContext, config: StageConfig, corpus: R
         previous = read_manifest(warehouse)
         known = set() if config.full_refresh else store.done(DECODE_VERSION)
         scan = ingest.scan(corpus.path, previous, known, corpus.max_bytes, force=config.full_refresh)
+        # Order matters if the process dies in between: decoded text and events are written
+        # before the manifest that makes them current. A rerun then re-diffs against the old
+        # manifest (repeated events carry the same `since` and are dropped by the warehouse);
+        # writing the manifest first would lose those events for good.
         if scan.decoded:
             store.write(pd.DataFrame([{"doc_id": k, "code_version": DECODE_VERSION, **v} for k, v in scan.decoded.items()]))
-        write_parquet_atomic(scan.manifest, manifest_path(warehouse))
         if not scan.events.empty:
             StageStore(warehouse.path, "file_events").write(scan.events.assign(code_version="events"))
+        write_parquet_atomic(scan.manifest, manifest_path(warehouse))
     m = scan.manifest
     counts = m["status"].value_counts().to_dict()
     seen = len(m)

@@ -94,7 +94,10 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
             continue
         prev = prev_by_path.get(rel)
         reuse = (not force and prev is not None and _same(prev.size, st.st_size) and _same(prev.mtime_ns, st.st_mtime_ns)
-                 and prev.status in ("accepted", "duplicate", "rejected") and isinstance(prev.doc_id, str))
+                 and prev.status in ("accepted", "duplicate", "rejected") and isinstance(prev.doc_id, str)
+                 # a file rejected as too large is read again once the limit admits it
+                 and not (prev.status == "rejected" and str(prev.reason).startswith("too large")
+                          and st.st_size <= max_bytes))
         if reuse and (prev.status == "rejected" or prev.doc_id in known_docs):
             doc_id, status, reason = prev.doc_id, prev.status, prev.reason
             if status == "duplicate":
@@ -143,8 +146,11 @@ def diff_events(previous: pd.DataFrame | None, current: pd.DataFrame, now) -> pd
     its events but before replacing the manifest diffs against the same manifest again, and the
     repeated events carry the same `since`, so the warehouse can drop the repeats.
     """
-    prev = {} if previous is None or previous.empty else {r.path: r.doc_id for r in previous.itertuples(index=False)}
-    cur = {r.path: r.doc_id for r in current.itertuples(index=False)}
+    def _id(x):  # a missing id reads back from Parquet as None, NaN or <NA>: one None for all
+        return x if isinstance(x, str) else None
+
+    prev = {} if previous is None or previous.empty else {r.path: _id(r.doc_id) for r in previous.itertuples(index=False)}
+    cur = {r.path: _id(r.doc_id) for r in current.itertuples(index=False)}
     events = []
     removed = {p: d for p, d in prev.items() if p not in cur}
     added = {p: d for p, d in cur.items() if p not in prev}

@@ -1,0 +1,164 @@
+"""The code location loads, the asset graph is complete, and a run over the samples builds the warehouse."""
+from __future__ import annotations
+
+import pytest
+from dagster import AssetKey, Definitions
+
+from assets.warehouse import SQL_DIR, TABLES, sql_dependencies
+from tests.conftest import SAMPLES, VIEWS, copy_samples, count, make_defs, query, run_job, check_evaluations
+
+STAGES = ["raw_documents", "cleaned_documents", "document_sections", "metric_mentions"]
+SCORER_COLUMNS = ["source_file", "doc_id", "section_id", "kind", "value", "unit", "approx", "basis", "subject",
+                  "indicator", "region", "period_start", "period_end", "quote", "sentence", "char_start", "char_end"]
+
+
+def test_definitions_load(tmp_path):
+    defs = make_defs(tmp_path / "raw", tmp_path / "wh")
+    Definitions.validate_loadable(defs)
+    import definitions
+
+    Definitions.validate_loadable(definitions.defs)  # the module-level code location too
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {"ingest_job", "full_refresh_job"}
+
+
+def test_asset_graph_has_every_stage_table_and_view(tmp_path):
+    graph = make_defs(tmp_path / "raw", tmp_path / "wh").resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert set(STAGES) <= keys
+    assert set(TABLES) <= keys
+    assert set(TABLES) >= {"documents", "sections", "metrics", "rejected_documents", "duplicate_files", "file_events"}
+    assert set(VIEWS) <= keys
+    # stages chain raw → cleaned → sections → metrics → warehouse tables
+    for upstream, downstream in zip(STAGES, STAGES[1:] + ["metrics"]):
+        assert AssetKey(upstream) in graph.get(AssetKey(downstream)).parent_keys, (upstream, downstream)
+
+
+def test_view_dependencies_are_the_tables_their_sql_reads(tmp_path):
+    graph = make_defs(tmp_path / "raw", tmp_path / "wh").resolve_asset_graph()
+    sql_files = sorted(SQL_DIR.glob("*.sql"))
+    assert {p.stem for p in sql_files} == set(VIEWS)
+    for path in sql_files:
+        read = set(sql_dependencies(path.read_text(encoding="utf-8")))
+        assert read and read <= set(TABLES), (path.name, read)  # CTE names are not relations
+        deps = {k.to_user_string() for k in graph.get(AssetKey(path.stem)).parent_keys}
+        assert deps == read, (path.name, deps, read)
+
+
+def test_sql_dependencies_parses_ctes_and_joins():
+    sql = """with a as (select * from metrics), b as (select doc_id from documents)
+             select * from a join b using (doc_id) left join sections s on s.doc_id = a.doc_id"""
+    assert sql_dependencies(sql) == ["documents", "metrics", "sections"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pipeline")
+    raw, wh = copy_samples(tmp / "raw"), tmp / "wh"
+    result = run_job(raw, wh)
+    return raw, wh, result
+
+
+def test_run_builds_the_warehouse(built):
+    _, wh, _ = built
+    assert (wh / "zhengfa.duckdb").exists()
+    assert count(wh, "documents") == len(SAMPLES) == 5
+    assert count(wh, "metrics") > 100
+    assert count(wh, "sections") > 0
+    assert count(wh, "rejected_documents") == 0
+    assert count(wh, "duplicate_files") == 0
+    assert count(wh, "file_events") == 5
+    assert set(query(wh, "SELECT DISTINCT event FROM file_events")["event"]) == {"added"}
+    src = set(query(wh, "SELECT source_file FROM documents")["source_file"])
+    assert src == {p.name for p in SAMPLES}
+
+
+def test_every_asset_materialized_and_every_check_passed(built, tmp_path):
+    _, _, result = built
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == set(STAGES) | set(TABLES) | set(VIEWS)
+    evaluations = check_evaluations(result)
+    expected_checks = {key for key in make_defs(tmp_path, tmp_path).resolve_asset_graph().asset_check_keys}
+    assert {(k.asset_key.to_user_string(), k.name) for k in expected_checks} == set(evaluations)
+    failed = {k: e.metadata for k, e in evaluations.items() if not e.passed}
+    assert not failed
+    assert ("metrics", "quote_matches_span") in evaluations
+    assert ("documents", "files_accounted_for") in evaluations
+
+
+def test_each_quote_is_its_span_of_the_cleaned_text(built):
+    _, wh, _ = built
+    df = query(wh, """SELECT m.metric_id, m.quote, m.char_start, m.char_end, d.cleaned_text
+                      FROM metrics m JOIN documents d USING (doc_id)""")
+    assert len(df) == count(wh, "metrics")
+    bad = [r.metric_id for r in df.itertuples() if r.cleaned_text[r.char_start:r.char_end] != r.quote]
+    assert not bad
+    # each sentence contains its quote
+    df = query(wh, "SELECT quote, sentence FROM metrics")
+    assert all(q in s for q, s in zip(df["quote"], df["sentence"]))
+
+
+def test_metrics_have_every_column_the_scorer_needs(built):
+    _, wh, _ = built
+    cols = query(wh, "DESCRIBE metrics").set_index("column_name")["column_type"].to_dict()
+    missing = [c for c in SCORER_COLUMNS if c not in cols]
+    assert not missing
+    assert cols["value"] == "DOUBLE"
+    assert cols["char_start"] in ("BIGINT", "INTEGER") and cols["period_end"] in ("BIGINT", "INTEGER")
+    df = query(wh, "SELECT * FROM metrics")
+    for c in ("source_file", "doc_id", "kind", "value", "quote", "sentence", "char_start", "char_end"):
+        assert df[c].notna().all(), c
+    assert set(df["source_file"]) <= {p.name for p in SAMPLES}
+    # section ids point at sections of the same document
+    orphans = query(wh, """SELECT count(*) n FROM metrics m LEFT JOIN sections s ON s.section_id = m.section_id
+                           WHERE m.section_id IS NOT NULL AND (s.section_id IS NULL OR s.doc_id <> m.doc_id)""")
+    assert orphans["n"].iloc[0] == 0
+
+
+def test_views_are_queryable(built):
+    _, wh, _ = built
+    by_region = query(wh, "SELECT * FROM v_metrics_by_region_year")
+    assert len(by_region) > 0
+    assert by_region["n_metrics"].sum() == count(wh, "metrics")
+    yoy = query(wh, "SELECT * FROM v_yoy_indicators")
+    assert {"region", "indicator", "year", "value", "previous_value", "change_pct"} <= set(yoy.columns)
+
+
+def test_raw_dir_is_a_resource_not_a_constant(built, tmp_path):
+    """Pointing the definitions at another folder builds another warehouse from it."""
+    raw2 = copy_samples(tmp_path / "raw2", SAMPLES[:2])
+    wh2 = tmp_path / "wh2"
+    result = run_job(raw2, wh2)
+    assert count(wh2, "documents") == 2
+    assert set(query(wh2, "SELECT source_file FROM documents")["source_file"]) == {p.name for p in SAMPLES[:2]}
+    meta = result.asset_materializations_for_node("raw_documents")[0].metadata
+    assert meta["raw_dir"].value == str(raw2.resolve())
+    # the first warehouse is untouched
+    _, wh, _ = built
+    assert count(wh, "documents") == 5
+
+
+def test_environment_configures_the_module_definitions(tmp_path, monkeypatch):
+    raw = copy_samples(tmp_path / "raw", SAMPLES[:1])
+    monkeypatch.setenv("ZHENGFA_RAW_DIR", str(raw))
+    monkeypatch.setenv("ZHENGFA_WAREHOUSE_DIR", str(tmp_path / "wh"))
+    from definitions import make_definitions
+
+    res = make_definitions().resources
+    assert res["corpus"].path == raw.resolve()
+    assert res["warehouse"].path == (tmp_path / "wh").resolve()
+
+
+def test_span_checks_detect_wrong_spans():
+    """The quote/section span checks can fail: one wrong metric span, one section past the end."""
+    import pandas as pd
+
+    from assets.warehouse import _bad_spans, _conform
+
+    text = "全年破获刑事案件2876起，同比上升5%。"
+    docs = _conform(pd.DataFrame({"doc_id": ["d"], "cleaned_text": [text]}), "documents")
+    mets = _conform(pd.DataFrame({"doc_id": ["d", "d", "other"], "quote": ["2876起", "5%", "1起"],
+                                  "char_start": [8, 17, 0], "char_end": [13, 19, 2]}), "metrics", only=True)
+    secs = _conform(pd.DataFrame({"doc_id": ["d", "d"], "char_start": [0, 5], "char_end": [len(text), len(text) + 1]}),
+                    "sections")
+    assert text[8:13] == "2876起" and text[18:20] == "5%" and text[17:19] != "5%"
+    assert _bad_spans({"documents": docs, "metrics": mets, "sections": secs}) == (1, 1)
