@@ -37,7 +37,11 @@ def _version(*globs: str) -> str:
 
 
 DECODE_VERSION = _version("zhengfa/decode.py", "zhengfa/ingest.py")
-TEXT_VERSION = _version("zhengfa/*.py", "resources/data/*")
+# The text stages depend on these modules and the data files; storage and scanning code does not
+# change what they produce.
+TEXT_VERSION = _version(*(f"zhengfa/{m}.py" for m in ("clean", "sections", "numbers", "periods", "regions",
+                                                       "subjects", "extract", "pipeline", "data_files")),
+                        "resources/data/*")
 
 
 class StageConfig(Config):
@@ -83,7 +87,9 @@ def raw_documents(context: AssetExecutionContext, config: StageConfig, corpus: R
         store = StageStore(warehouse.path, "raw")
         previous = read_manifest(warehouse)
         known = set() if config.full_refresh else store.done(DECODE_VERSION)
-        scan = ingest.scan(corpus.path, previous, known, corpus.max_bytes, force=config.full_refresh)
+        store.remove_stale_temporaries()  # left by a run killed mid-write; we hold the lock
+        scan = ingest.scan(corpus.path, previous, known, corpus.max_bytes, force=config.full_refresh,
+                           decoder_version=DECODE_VERSION)
         # Order matters if the process dies in between: decoded text and events are written
         # before the manifest that makes them current. A rerun then re-diffs against the old
         # manifest (repeated events carry the same `since` and are dropped by the warehouse);

@@ -64,7 +64,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
                            "doc_id": _STR, "scanned_at": _TS},
     "duplicate_files": {"path": _STR, "file_name": _STR, "doc_id": _STR, "duplicate_of": _STR, "scanned_at": _TS},
     "file_events": {"path": _STR, "event": _STR, "doc_id": _STR, "previous_doc_id": _STR, "previous_path": _STR,
-                    "at": _TS},
+                    "event_at": _TS},
 }
 assert list(SCHEMAS["metrics"]) == METRIC_COLUMNS
 
@@ -135,7 +135,7 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
         rejected = manifest[manifest["status"].isin(["rejected", "skipped"])]
         dups = manifest[manifest["status"] == "duplicate"]
         if not events.empty:
-            events = events.drop(columns=["code_version"], errors="ignore").sort_values("at", kind="stable")
+            events = events.drop(columns=["code_version"], errors="ignore").sort_values("event_at", kind="stable")
             if "since" in events.columns:  # repeats written by a run that died before its manifest
                 key = ["since", "path", "event", "doc_id", "previous_doc_id", "previous_path"]
                 repeat = events["since"].notna() & events.duplicated(key, keep="last")

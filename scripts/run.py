@@ -19,7 +19,8 @@ def main() -> int:
     from zhengfa.store import writer_lock
 
     job = defs.resolve_job_def("full_refresh_job" if args.full_refresh else "ingest_job")
-    result = job.execute_in_process(instance=_instance(DagsterInstance))
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}  # step logs, not every event
+    result = job.execute_in_process(instance=_instance(DagsterInstance), run_config=quiet)
     if not result.success:
         print("run failed", file=sys.stderr)
         return 1

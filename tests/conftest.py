@@ -20,7 +20,7 @@ SAMPLES = sorted(SAMPLE_DIR.glob("*.txt"))
 PYTHON = sys.executable
 
 # Columns that record when something happened: they differ between otherwise identical runs.
-TIMESTAMP_COLUMNS = {"scanned_at", "at"}
+TIMESTAMP_COLUMNS = {"scanned_at", "event_at"}
 CORE_TABLES = ["documents", "sections", "metrics"]
 ALL_TABLES = CORE_TABLES + ["rejected_documents", "duplicate_files", "file_events"]
 VIEWS = ["v_metrics_by_region_year", "v_yoy_indicators"]

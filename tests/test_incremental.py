@@ -72,7 +72,7 @@ class Harness:
         return set(query(self.wh, f"SELECT DISTINCT doc_id FROM {table}")["doc_id"])
 
     def events(self, event: str) -> pd.DataFrame:
-        return query(self.wh, "SELECT * FROM file_events WHERE event = ? ORDER BY \"at\"", [event])
+        return query(self.wh, "SELECT * FROM file_events WHERE event = ? ORDER BY event_at", [event])
 
     def batches(self, stage: str) -> list[str]:
         return StageStore(self.wh, stage).files()

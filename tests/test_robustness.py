@@ -207,7 +207,7 @@ def test_file_events_survive_a_crash_in_the_scan(tmp_path, monkeypatch, crash_at
     assert not failed.success
     monkeypatch.undo()
     run_job(raw, wh)
-    events = query(wh, 'SELECT path, event FROM file_events ORDER BY "at"')
+    events = query(wh, 'SELECT path, event FROM file_events ORDER BY event_at')
     assert sorted(map(tuple, events.values.tolist())) == sorted([(SAMPLES[0].name, "added"), (SAMPLES[1].name, "added")])
     assert count(wh, "documents") == 2
 

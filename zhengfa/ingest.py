@@ -15,7 +15,8 @@ import pandas as pd
 
 from zhengfa.decode import decode
 
-MANIFEST_COLUMNS = ["path", "file_name", "size", "mtime_ns", "doc_id", "status", "reason", "duplicate_of", "scanned_at"]
+MANIFEST_COLUMNS = ["path", "file_name", "size", "mtime_ns", "doc_id", "status", "reason", "duplicate_of", "judged_by",
+                    "scanned_at"]
 TEXT_SUFFIXES = {".txt", ".text", ".htm", ".html", ".md", ""}
 
 
@@ -74,8 +75,9 @@ def list_files(raw_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
 
 
 def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max_bytes: int,
-         force: bool = False) -> Scan:
-    """Compare the folder with the previous manifest; decode content not seen before."""
+         force: bool = False, decoder_version: str = "") -> Scan:
+    """Compare the folder with the previous manifest; decode content not seen before.
+    A rejection stands only while the decoder that judged it (`decoder_version`) is current."""
     now = pd.Timestamp.now(tz="UTC")
     prev_by_path = {}
     if previous is not None and not previous.empty:
@@ -97,7 +99,8 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
                  and prev.status in ("accepted", "duplicate", "rejected") and isinstance(prev.doc_id, str)
                  # a file rejected as too large is read again once the limit admits it
                  and not (prev.status == "rejected" and str(prev.reason).startswith("too large")
-                          and st.st_size <= max_bytes))
+                          and st.st_size <= max_bytes)
+                 and not (prev.status == "rejected" and getattr(prev, "judged_by", None) != decoder_version))
         if reuse and (prev.status == "rejected" or prev.doc_id in known_docs):
             doc_id, status, reason = prev.doc_id, prev.status, prev.reason
             if status == "duplicate":
@@ -131,7 +134,8 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
         rel = str(p.relative_to(raw_dir.resolve()))
         rows.append(dict(path=rel, file_name=p.name, size=None, mtime_ns=None, doc_id=None, status="skipped",
                          reason=reason, duplicate_of=None))
-    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS[:-1])
+    manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS[:-2])
+    manifest["judged_by"] = decoder_version
     manifest["scanned_at"] = now
     manifest["size"] = manifest["size"].astype("Int64")
     manifest["mtime_ns"] = manifest["mtime_ns"].astype("Int64")
@@ -171,7 +175,7 @@ def diff_events(previous: pd.DataFrame | None, current: pd.DataFrame, now) -> pd
         if p in prev and prev[p] != d:
             events.append(dict(path=p, event="changed", doc_id=d, previous_doc_id=prev[p], previous_path=None))
     df = pd.DataFrame(events, columns=["path", "event", "doc_id", "previous_doc_id", "previous_path"])
-    df["at"] = now
+    df["event_at"] = now
     since = "initial"
     if previous is not None and not previous.empty and "scanned_at" in previous.columns:
         since = str(pd.Timestamp(previous["scanned_at"].max()).isoformat())

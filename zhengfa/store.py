@@ -109,6 +109,14 @@ class StageStore:
         finally:
             con.close()
 
+    def remove_stale_temporaries(self) -> int:
+        """Delete half-written files under the whole Parquet tree (call while holding the lock)."""
+        root = self.dir.parent
+        stale = list(root.glob("**/.*.tmp")) if root.exists() else []
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return len(stale)
+
     def write(self, df: pd.DataFrame) -> Path | None:
         if df.empty:
             return None

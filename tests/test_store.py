@@ -1,0 +1,53 @@
+"""Parquet store and folder scan details."""
+import pandas as pd
+
+from zhengfa import ingest
+from zhengfa.store import StageStore, write_parquet_atomic
+
+
+def test_atomic_write_and_stale_temporaries(tmp_path):
+    store = StageStore(tmp_path, "metrics")
+    store.write(pd.DataFrame({"doc_id": ["a"], "code_version": ["v1"], "x": [1]}))
+    assert not list(store.dir.glob(".*.tmp"))
+    (store.dir / ".batch-x.parquet.dead.tmp").write_bytes(b"half a file")
+    assert store.read("v1")["x"].tolist() == [1]  # readers never see temporaries
+    assert store.remove_stale_temporaries() == 1
+    assert not list(store.dir.glob(".*.tmp"))
+
+
+def test_latest_batch_wins_per_document(tmp_path):
+    store = StageStore(tmp_path, "documents")
+    store.write(pd.DataFrame({"doc_id": ["a", "b"], "code_version": ["v1", "v1"], "x": [1, 2]}))
+    store.write(pd.DataFrame({"doc_id": ["a"], "code_version": ["v1"], "x": [3]}))
+    got = store.read("v1").sort_values("doc_id")
+    assert got["x"].tolist() == [3, 2]
+    assert store.done("v1") == {"a", "b"} and store.done("v2") == set()
+
+
+def test_a_rejection_is_judged_again_by_a_new_decoder(tmp_path):
+    import os
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    f = raw / "a.txt"
+    article = "全区破获案件120起。".encode("utf-8")
+    f.write_bytes(b"\x89PNG" + b"\x00" * (len(article) - 4))
+    first = ingest.scan(raw, None, set(), 1000, decoder_version="d1")
+    assert first.manifest["status"].tolist() == ["rejected"]
+    # same size and mtime, new bytes: the same decoder trusts its earlier verdict (no re-read)
+    st = f.stat()
+    f.write_bytes(article)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = ingest.scan(raw, first.manifest, set(), 1000, decoder_version="d1")
+    assert again.manifest["status"].tolist() == ["rejected"]
+    # a new decoder reads the file again
+    newer = ingest.scan(raw, first.manifest, set(), 1000, decoder_version="d2")
+    assert newer.manifest["status"].tolist() == ["accepted"]
+    assert newer.manifest["judged_by"].tolist() == ["d2"]
+
+
+def test_write_parquet_atomic_replaces(tmp_path):
+    p = tmp_path / "m.parquet"
+    write_parquet_atomic(pd.DataFrame({"a": [1]}), p)
+    write_parquet_atomic(pd.DataFrame({"a": [2]}), p)
+    assert pd.read_parquet(p)["a"].tolist() == [2]
