@@ -104,67 +104,132 @@ def _current(warehouse: Warehouse, stage: str, version: str, ids: list[str]) -> 
     can_subset=False,
 )
 def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource):
+    """Per-document tables are updated incrementally: rows of documents no longer live (or
+    extracted by other code) are deleted and the new ones inserted, in one transaction; the small
+    file tables are replaced. A missing table or a changed schema rebuilds everything."""
     with writer_lock(warehouse.path):
         manifest = read_manifest(warehouse)
         accepted = manifest[manifest["status"] == "accepted"]
-        live = sorted(set(accepted["doc_id"].dropna()))
+        live = set(accepted["doc_id"].dropna())
         names = accepted.groupby("doc_id")["file_name"].first().to_dict()
         paths = accepted.groupby("doc_id")["path"].first().to_dict()
-        docs = _current(warehouse, "documents", TEXT_VERSION, live)
-        raw = _current(warehouse, "raw", DECODE_VERSION, live)
-        secs = _current(warehouse, "sections", TEXT_VERSION, live)
-        mets = _current(warehouse, "metrics", TEXT_VERSION, live)
-        # file events are a log: every batch adds rows (a 'removed' event has no doc_id), so all
-        # batches are read, not the latest batch per document
-        events = StageStore(warehouse.path, "file_events").history("events")
-        if not docs.empty:
-            docs = docs.drop(columns=["code_version"], errors="ignore")
-            docs.insert(1, "source_file", docs["doc_id"].map(names))
-            docs.insert(2, "path", docs["doc_id"].map(paths))
-            meta = manifest.drop_duplicates("doc_id").set_index("doc_id")
-            docs["size"] = docs["doc_id"].map(meta["size"])
-            if not raw.empty:
-                enc = raw.set_index("doc_id")
-                docs["encoding"] = docs["doc_id"].map(enc["encoding"])
-                docs["was_html"] = docs["doc_id"].map(enc["html"])
-            docs["extracted_with"] = TEXT_VERSION
-        if not mets.empty:
-            mets = mets[mets["metric_id"].notna()].copy()
-            mets["source_file"] = mets["doc_id"].map(names)
-        secs = secs.drop(columns=["code_version"], errors="ignore")
-        rejected = manifest[manifest["status"].isin(["rejected", "skipped"])]
-        dups = manifest[manifest["status"] == "duplicate"]
-        if not events.empty:
-            events = events.drop(columns=["code_version"], errors="ignore").sort_values("event_at", kind="stable")
-            if "since" in events.columns:  # repeats written by a run that died before its manifest
-                key = ["since", "path", "event", "doc_id", "previous_doc_id", "previous_path"]
-                repeat = events["since"].notna() & events.duplicated(key, keep="last")
-                events = events[~repeat]
-        frames = {"documents": _conform(docs, "documents"),
-                  "sections": _conform(secs, "sections"),
-                  "metrics": _conform(mets, "metrics", only=True),
-                  "rejected_documents": _conform(rejected, "rejected_documents", only=True),
-                  "duplicate_files": _conform(dups, "duplicate_files", only=True),
-                  "file_events": _conform(events, "file_events", only=True)}
         with duckdb.get_connection() as con:
+            rebuild = not _schemas_match(con)
+            present = {} if rebuild else dict(con.execute(
+                "SELECT doc_id, extracted_with FROM documents").fetchall())
+            keep = {d for d, v in present.items() if d in live and v == TEXT_VERSION}
+            drop = sorted(set(present) - keep)
+            add = sorted(live - keep)
+            frames = _document_frames(warehouse, manifest, add, names, paths)
+            files = _file_frames(warehouse, manifest)
+            mapping = pd.DataFrame({"doc_id": list(names), "source_file": list(names.values()),
+                                    "path": [paths[d] for d in names]}, columns=["doc_id", "source_file", "path"])
             con.execute("BEGIN TRANSACTION")
             try:
-                for name, df in frames.items():
-                    con.register("_frame", df)
-                    con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _frame')
-                    con.unregister("_frame")
+                for name in ("documents", "sections", "metrics"):
+                    if rebuild:
+                        _replace(con, name, frames[name])
+                        continue
+                    if drop or add:
+                        con.register("_gone", pd.DataFrame({"doc_id": drop + add}, dtype="string"))
+                        con.execute(f'DELETE FROM "{name}" WHERE doc_id IN (SELECT doc_id FROM _gone)')
+                        con.unregister("_gone")
+                    if not frames[name].empty:
+                        con.register("_frame", frames[name])
+                        con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _frame')
+                        con.unregister("_frame")
+                # renamed files and duplicates taking over a name: refresh the names of every live document
+                con.register("_names", mapping.astype("string"))
+                con.execute("""UPDATE documents SET source_file = n.source_file, path = n.path FROM _names n
+                               WHERE documents.doc_id = n.doc_id
+                                 AND (documents.source_file IS DISTINCT FROM n.source_file
+                                      OR documents.path IS DISTINCT FROM n.path)""")
+                con.execute("""UPDATE metrics SET source_file = n.source_file FROM _names n
+                               WHERE metrics.doc_id = n.doc_id AND metrics.source_file IS DISTINCT FROM n.source_file""")
+                con.unregister("_names")
+                for name, df in files.items():
+                    _replace(con, name, df)
                 con.execute("COMMIT")
             except Exception:
                 con.execute("ROLLBACK")
                 raise
-            checks = _checks(con, manifest, frames)
-    for name, df in frames.items():
+            counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
+            previews = {t: con.execute(f'SELECT * FROM "{t}" LIMIT 5').df() for t in TABLES}
+            checks = _checks(con, manifest, {**frames, **files})
+    context.log.info(f"warehouse: {'rebuilt' if rebuild else 'updated'}; {len(add)} documents in, "
+                     f"{len(set(drop) - set(add))} out, {len(keep)} kept")
+    for name in TABLES:
+        df = previews[name]
         yield MaterializeResult(asset_key=AssetKey(name), metadata={
-            "dagster/row_count": len(df),
-            "preview": MetadataValue.md(df.head(5).astype(str).apply(lambda s: s.str.slice(0, 30)).to_markdown(index=False))
+            "dagster/row_count": int(counts[name]),
+            "documents_inserted": len(add) if name in ("documents", "sections", "metrics") else 0,
+            "documents_deleted": len(drop) if name in ("documents", "sections", "metrics") else 0,
+            "preview": MetadataValue.md(df.astype(str).apply(lambda c: c.str.slice(0, 30)).to_markdown(index=False))
             if not df.empty else MetadataValue.md("_no rows_"),
         })
     yield from checks
+
+
+def _document_frames(warehouse: Warehouse, manifest: pd.DataFrame, ids: list[str], names: dict,
+                     paths: dict) -> dict[str, pd.DataFrame]:
+    """Rows of documents, sections and metrics for the given documents, typed as the tables are."""
+    docs = _current(warehouse, "documents", TEXT_VERSION, ids) if ids else pd.DataFrame()
+    raw = _current(warehouse, "raw", DECODE_VERSION, ids) if ids else pd.DataFrame()
+    secs = _current(warehouse, "sections", TEXT_VERSION, ids) if ids else pd.DataFrame()
+    mets = _current(warehouse, "metrics", TEXT_VERSION, ids) if ids else pd.DataFrame()
+    if not docs.empty:
+        docs = docs.drop(columns=["code_version"], errors="ignore")
+        docs["source_file"] = docs["doc_id"].map(names)
+        docs["path"] = docs["doc_id"].map(paths)
+        meta = manifest.drop_duplicates("doc_id").set_index("doc_id")
+        docs["size"] = docs["doc_id"].map(meta["size"])
+        if not raw.empty:
+            enc = raw.set_index("doc_id")
+            docs["encoding"] = docs["doc_id"].map(enc["encoding"])
+            docs["was_html"] = docs["doc_id"].map(enc["html"])
+        docs["extracted_with"] = TEXT_VERSION
+    if not mets.empty:
+        mets = mets[mets["metric_id"].notna()].copy()
+        mets["source_file"] = mets["doc_id"].map(names)
+    secs = secs.drop(columns=["code_version"], errors="ignore")
+    return {"documents": _conform(docs, "documents", only=True),
+            "sections": _conform(secs, "sections", only=True),
+            "metrics": _conform(mets, "metrics", only=True)}
+
+
+def _file_frames(warehouse: Warehouse, manifest: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The per-file tables: small, replaced whole every run."""
+    # file events are a log: every batch adds rows (a 'removed' event has no doc_id), so all
+    # batches are read, not the latest batch per document
+    events = StageStore(warehouse.path, "file_events").history("events")
+    rejected = manifest[manifest["status"].isin(["rejected", "skipped"])]
+    dups = manifest[manifest["status"] == "duplicate"]
+    if not events.empty:
+        events = events.drop(columns=["code_version"], errors="ignore").sort_values("event_at", kind="stable")
+        if "since" in events.columns:  # repeats written by a run that died before its manifest
+            key = ["since", "path", "event", "doc_id", "previous_doc_id", "previous_path"]
+            repeat = events["since"].notna() & events.duplicated(key, keep="last")
+            events = events[~repeat]
+    return {"rejected_documents": _conform(rejected, "rejected_documents", only=True),
+            "duplicate_files": _conform(dups, "duplicate_files", only=True),
+            "file_events": _conform(events, "file_events", only=True)}
+
+
+def _replace(con, name: str, df: pd.DataFrame) -> None:
+    con.register("_frame", df)
+    con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _frame')
+    con.unregister("_frame")
+
+
+def _schemas_match(con) -> bool:
+    """Whether the per-document tables exist with the columns this code writes."""
+    for name in ("documents", "sections", "metrics"):
+        cols = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+            [name]).fetchall()]
+        if cols != list(SCHEMAS[name]):
+            return False
+    return True
 
 
 def _bad_spans(frames: dict[str, pd.DataFrame]) -> tuple[int, int]:
