@@ -268,3 +268,20 @@ def test_ranges_and_vague_tens():
     assert (r["value"], r["approx"]) == (10, "over")
     assert not [x for x in rows if "十起" in x["quote"]]  # 数十: no figure
     assert len(rows) == 3
+
+
+def test_no_place_named_is_not_national():
+    rows = process_text("t", "年度工作成绩单\n　　2023年，共办理案件320件。\n")["metrics"]
+    assert one(rows, "320件")["region"] == ""
+
+
+def test_byline_place_is_weak_evidence_and_posting_location_is_ignored():
+    text = "年度检察工作成绩单\n原创 绍兴检察 2024-01-20 18:00 发表于浙江\n　　2023年，受理审查起诉案件2100件。\n"
+    assert one(process_text("t", text)["metrics"], "2100件")["region"] == "绍兴市"
+
+
+def test_numbered_list_items_and_a_verb_subject_after_a_count():
+    rows = run(DOC + "\n1.受理审查起诉案件1500件2100人，起诉1320件1810人；\n2.办理公益诉讼案件96件。")
+    assert one(rows, "1500件")["subject"] == "受理审查起诉案件"
+    assert one(rows, "1320件")["subject"] == "起诉案件"
+    assert one(rows, "1810人")["subject"] == "起诉人数"

@@ -31,6 +31,7 @@ class Cleaned:
     outlet: str | None = None
     publish_date: date | None = None
     removed_lines: int = 0
+    header: str = ""  # source, byline and date lines taken out of the text (weak place evidence)
     notes: list[str] = field(default_factory=list)
 
 
@@ -98,6 +99,7 @@ def clean(raw: str) -> Cleaned:
     lines = [ln.strip() for ln in text.split("\n")]
     publish_date, outlet, removed = None, None, 0
     kept: list[str] = []
+    header_lines: list[str] = []
     in_block = False
     for i, line in enumerate(lines):
         if not line:
@@ -112,6 +114,7 @@ def clean(raw: str) -> Cleaned:
                 before = _DATE.split(line)[0].strip()
                 if 1 < len(before) <= 12 and _CJK.search(before):
                     outlet = before.split()[-1]
+            header_lines.append(line)
             removed += 1
             continue
         if header and not publish_date and _DATE.search(line) and _META_HINT.search(line):
@@ -130,6 +133,8 @@ def clean(raw: str) -> Cleaned:
             if m and len(line) < 60:
                 outlet = m.group(1)
         if any(rx.search(line) for rx in drop):
+            if header:
+                header_lines.append(line)
             removed += 1
             continue
         for rx in strip:
@@ -151,7 +156,8 @@ def clean(raw: str) -> Cleaned:
         paragraphs.append(para)
         pos += len(line) + 1
     title = _title(paragraphs)
-    return Cleaned("\n".join(p.text for p in paragraphs), paragraphs, title, outlet, publish_date, removed)
+    return Cleaned("\n".join(p.text for p in paragraphs), paragraphs, title, outlet, publish_date, removed,
+                   "\n".join(header_lines))
 
 
 def _join_broken(lines: list[str]) -> list[str]:

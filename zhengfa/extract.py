@@ -85,10 +85,18 @@ class Metric:
 
 @dataclass
 class DocContext:
-    region: regions.Unit | None  # None = national
+    region: regions.Unit | None  # None: national, or unknown when `national` is False
     report_year: int | None
     publish_year: int | None
     area: set[str]  # county labels of the document's city, for street-level evidence
+    national: bool = True
+
+    @property
+    def label(self) -> str:
+        """The document's region in the schema's form; '' when the text names no area at all."""
+        if self.region is not None:
+            return self.region.label
+        return regions.NATIONAL if self.national else ""
 
 
 # ---------------------------------------------------------------- figures
@@ -253,7 +261,7 @@ def _section_regions(doc: Cleaned, sections: list[Section], ctx: DocContext) -> 
             agg = series.setdefault(s.series, {})
             for k, v in evidence[s.ord].items():
                 agg[k] = agg.get(k, 0) + v
-    default = home.label if home else regions.NATIONAL
+    default = ctx.label
     out: dict[int, str] = {}
     for s in sections:
         ev = evidence[s.ord]
@@ -302,7 +310,7 @@ def extract(doc: Cleaned, sections: list[Section], ctx: DocContext) -> list[Metr
     metrics: list[Metric] = []
     for idx, para in enumerate(doc.paragraphs):
         sec = para_section.get(idx)
-        region = sec_region.get(sec.ord) if sec else (ctx.region.label if ctx.region else regions.NATIONAL)
+        region = sec_region.get(sec.ord) if sec else ctx.label
         region = _paragraph_region(para.text, region, ctx) if para.caption else region
         default_period = _section_period(sec, ctx) if sec else (ctx.report_year, ctx.report_year)
         for sm in _SENTENCE.finditer(para.text):
@@ -416,7 +424,8 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
         subj_text = before
         if kind == "change":
             subj_text = _strip_change(before)
-        subj = _subject(subj_text, clause_before, sentence, head, window_start, prev_rows, adjacent, consumed, place_labels)
+        subj = _subject(subj_text, clause_before, sentence, head, window_start, prev_rows, adjacent, consumed,
+                        place_labels, rows)
         subj_list = _split_subjects(subj) if len(group) > 1 or "均" in before[-4:] or "均" in sentence[head.start - 6:head.start] else [subj]
         if head.unit_class == "rank":
             subj_list = _rank_subjects(subj, before, prev_clause_rows, prev_rows, head)
@@ -512,7 +521,8 @@ def _strip_change(before: str) -> str:
 
 
 def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: int,
-             prev_rows: list[Metric], adjacent: bool, consumed: int, place_labels: list[str]) -> str:
+             prev_rows: list[Metric], adjacent: bool, consumed: int, place_labels: list[str],
+             sentence_rows: list[Metric] = ()) -> str:
     if adjacent and prev_rows:
         # 打掉恶势力组织3个31人 / 审查起诉案件1536件2108人: a second unit on the same subject
         base = prev_rows[0].subject
@@ -570,7 +580,8 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
         if prev_rows and prior_clause and _figures(prior_clause):
             # 审执结3.98万件 after 受理各类案件4.12万件: borrow the head noun of the last subject
             if subj and subjects.trailing_verb(subj) == subj:
-                last = subjects.words(prev_rows[-1].subject)
+                same_unit = [r for r in reversed(sentence_rows) if r.unit == head.unit and r.kind != "rank"] or prev_rows
+                last = subjects.words(same_unit[0].subject)
                 return subj + (last[-1][0] if last else "")  # 审执结 + 案件
             if subj and not subjects.is_generic(subj):
                 return subj  # 结案13.9万件

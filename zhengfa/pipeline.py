@@ -31,11 +31,12 @@ def _area(unit: regions.Unit | None) -> set[str]:
 
 
 def document_context(cleaned: clean_mod.Cleaned) -> DocContext:
-    unit, _ = regions.document_region(cleaned.text, cleaned.title)
+    unit, _ = regions.document_region(cleaned.text, cleaned.title, cleaned.header)
     publish_year = cleaned.publish_date.year if cleaned.publish_date else None
     figure_sentences = [s for s in _SENT.findall(cleaned.text) if _figures(s)]
     ry = report_year(cleaned.text, publish_year, figure_sentences)
-    return DocContext(unit, ry, publish_year, _area(unit))
+    national = unit is None and regions.is_national((cleaned.title or "") + cleaned.text)
+    return DocContext(unit, ry, publish_year, _area(unit), national)
 
 
 def _val(x):
@@ -51,12 +52,13 @@ def _val(x):
 
 
 def _context_from_row(doc: dict) -> DocContext:
-    unit = regions.units_by_label().get(doc["region"]) if doc["region"] != regions.NATIONAL else None
+    label = _val(doc.get("region")) or ""
+    unit = regions.units_by_label().get(label) if label not in (regions.NATIONAL, "") else None
     pd_ = _val(doc.get("publish_date"))
     py = int(str(pd_)[:4]) if pd_ else None
     ry = _val(doc.get("report_year"))
     ry = int(ry) if ry is not None else None
-    return DocContext(unit, ry, py, _area(unit))
+    return DocContext(unit, ry, py, _area(unit), label == regions.NATIONAL)
 
 
 def _cleaned_from_row(doc: dict) -> clean_mod.Cleaned:
@@ -75,7 +77,7 @@ def clean_stage(doc_id: str, text: str) -> dict:
         "outlet": cleaned.outlet,
         "publish_date": cleaned.publish_date.isoformat() if cleaned.publish_date else None,
         "report_year": ctx.report_year,
-        "region": ctx.region.label if ctx.region else regions.NATIONAL,
+        "region": ctx.label,
         "cleaned_text": cleaned.text,
         "paragraphs": json.dumps([[p.start, p.end, int(p.caption), int(p.repeated)] for p in cleaned.paragraphs]),
         "n_paragraphs": len(cleaned.paragraphs),

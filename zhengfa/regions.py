@@ -285,41 +285,60 @@ def resolve(mentions: list[Mention], context: list[Unit] | None = None) -> list[
     return out
 
 
-def document_region(text: str, title: str | None = None) -> tuple[Unit | None, Counter]:
+def document_region(text: str, title: str | None = None, header: str = "") -> tuple[Unit | None, Counter]:
     """The area a document reports on: the best-supported unit, weighing name mentions and
-    scope words (全省 / 全市 / 全区 / 全国). Returns (unit or None for national, scores)."""
-    body = (title or "") + "\n" + text
+    scope words (全省 / 全市 / 全区 / 全国). `header` (bylines, source lines removed from the
+    text) counts as weak evidence. Returns (unit, scores); unit None means national when
+    national words dominate (see `is_national`), else that no area is named."""
+    body = (title or "") + "\n" + text + ("\n" + header if header else "")
+    header_start = len(body) - len(header) if header else len(body) + 1
     mentions = find_mentions(body)
     first = resolve(mentions, [])
     ctx = [u for _, u in first]
     resolved = resolve(mentions, ctx)
     scores: Counter = Counter()
+    from_header: Counter = Counter()
     for k, (m, u) in enumerate(resolved):
         nxt = resolved[k + 1] if k + 1 < len(resolved) else None
         if nxt and nxt[0].start == m.end and is_within(nxt[1], u):
             continue  # 绍兴市柯桥区: the city only qualifies the county
-        weight = 2.0 if title and m.start < len(title) else 1.0
-        scores[u] += weight
+        if m.start >= header_start:
+            if body[max(0, m.start - 3):m.start].endswith(("发表于", "IP属地", "属地:")):
+                continue  # where an account posted from, not what it reports on
+            from_header[u] += 0.5
+            continue
+        scores[u] += 2.0 if title and m.start < len(title) else 1.0
     scope = {
         "province": body.count("全省"),
         "city": body.count("全市") + body.count("我市"),
         "county": body.count("全区") + body.count("全县") + body.count("我区") + body.count("我县"),
         "national": body.count("全国") - body.count("全国首") - body.count("全国第"),
     }
-    if not scores:
+    if not scores and not from_header:
         return None, scores
-    # Support for a unit counts its own mentions and those of the areas below it.
+    # Support for a unit counts its own mentions and those of the areas below it; header lines
+    # (bylines, source) count for the unit named only.
     support: Counter = Counter()
     for u, s in scores.items():
         support[u] += s
         for parent in _ancestors(u):
             support[parent] += s * 0.5
-    best = max(support, key=lambda u: (support[u] + 0.6 * scope.get(u.level, 0), -LEVELS.index(u.level)))
+    for u, s in from_header.items():
+        support[u] += s
+    # ties go to the more specific area: a city report names its province in passing
+    best = max(support, key=lambda u: (support[u] + 0.6 * scope.get(u.level, 0), LEVELS.index(u.level)))
     national_words = scope["national"]
     if national_words >= 3 and national_words > 2 * max(scope["province"], scope["city"], scope["county"]) \
             and support[best] < national_words:
         return None, scores
     return best, scores
+
+
+def is_national(text: str) -> bool:
+    """Whether a text speaks of the whole country (全国 as scope, 公安部 / 最高法 / 最高检 as source)."""
+    words = text.count("全国") - text.count("全国首") - text.count("全国第") - text.count("全国表彰")
+    words += sum(text.count(w) for w in ("公安部", "最高人民法院", "最高人民检察院", "最高法", "最高检", "司法部"))
+    return words >= 2
 
 
 def _ancestors(u: Unit) -> list[Unit]:

@@ -8,7 +8,7 @@ from functools import lru_cache
 from zhengfa import data_files
 
 _PUNCT_EDGE = re.compile(r"^[\s,，;；:：、。.!！?？()（）\-—·•*①-⑳]+|[\s,，;；:：、。.!！?？(（\-—·•*]+$")
-_LIST_MARK = re.compile(r"^(?:-\s*)?(?:\d{1,2}\s+|[①-⑳]|[一二三四五六七八九十]+、|\(\d+\)|\([一二三四五六七八九十]+\))")
+_LIST_MARK = re.compile(r"^(?:-\s*)?(?:\d{1,2}\s+|\d{1,2}[.、](?=[\u4e00-\u9fff])|[①-⑳]|[一二三四五六七八九十]+、|\(\d+\)|\([一二三四五六七八九十]+\))")
 
 
 @lru_cache(maxsize=1)
