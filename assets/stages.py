@@ -24,6 +24,7 @@ from zhengfa import ingest, pipeline
 from zhengfa.store import StageStore, write_parquet_atomic, writer_lock
 
 POOL = "zhengfa_warehouse"
+COMPACT_AT = 48  # batches in a store before they are merged into one (daily runs add one each)
 _ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -96,6 +97,8 @@ def raw_documents(context: AssetExecutionContext, config: StageConfig, corpus: R
         # writing the manifest first would lose those events for good.
         if scan.decoded:
             store.write(pd.DataFrame([{"doc_id": k, "code_version": DECODE_VERSION, **v} for k, v in scan.decoded.items()]))
+        live_now = set(scan.manifest.loc[scan.manifest["status"] == "accepted", "doc_id"].dropna())
+        store.compact(DECODE_VERSION, live_now, min_files=COMPACT_AT)
         if not scan.events.empty:
             StageStore(warehouse.path, "file_events").write(scan.events.assign(code_version="events"))
         write_parquet_atomic(scan.manifest, manifest_path(warehouse))
@@ -140,6 +143,9 @@ def _run_stage(context, warehouse: Warehouse, config: StageConfig, stage: str, f
         if not df.empty:
             df["code_version"] = TEXT_VERSION
             store.write(df)
+        compacted = store.compact(TEXT_VERSION, set(live), min_files=COMPACT_AT)
+    if compacted:
+        context.log.info(f"{stage}: compacted {compacted} batches into one")
     context.log.info(f"{stage}: {len(todo)} documents processed, {len(live) - len(todo)} reused")
     return df, len(todo), len(live)
 

@@ -51,3 +51,16 @@ def test_write_parquet_atomic_replaces(tmp_path):
     write_parquet_atomic(pd.DataFrame({"a": [1]}), p)
     write_parquet_atomic(pd.DataFrame({"a": [2]}), p)
     assert pd.read_parquet(p)["a"].tolist() == [2]
+
+
+def test_compaction_keeps_current_rows_only(tmp_path):
+    store = StageStore(tmp_path, "sections")
+    for i in range(5):
+        store.write(pd.DataFrame({"doc_id": [f"d{i}"], "code_version": ["v1"], "x": [i]}))
+    store.write(pd.DataFrame({"doc_id": ["d0"], "code_version": ["v1"], "x": [99]}))
+    store.write(pd.DataFrame({"doc_id": ["d1"], "code_version": ["v0"], "x": [-1]}))  # older code
+    assert store.compact("v1", {"d0", "d1", "d2"}, min_files=10) == 0  # below the threshold
+    assert store.compact("v1", {"d0", "d1", "d2"}, min_files=3) == 7
+    assert len(store.files()) == 1
+    got = store.read("v1").sort_values("doc_id")
+    assert got["doc_id"].tolist() == ["d0", "d1", "d2"] and got["x"].tolist() == [99, 1, 2]

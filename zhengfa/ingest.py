@@ -83,10 +83,11 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
     if previous is not None and not previous.empty:
         prev_by_path = {r.path: r for r in previous.itertuples(index=False)}
     files, skipped = list_files(raw_dir)
+    root = raw_dir.resolve()
     rows, decoded = [], {}
     first_name_of: dict[str, str] = {}
     for p in files:
-        rel = str(p.relative_to(raw_dir.resolve())) if p.is_absolute() else str(p)
+        rel = str(p.relative_to(root)) if p.is_absolute() else str(p)
         try:
             st = p.stat()
         except OSError as e:
@@ -131,7 +132,7 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
         rows.append(dict(path=rel, file_name=p.name, size=st.st_size, mtime_ns=st.st_mtime_ns, doc_id=doc_id,
                          status=status, reason=reason, duplicate_of=dup_of))
     for p, reason in skipped:
-        rel = str(p.relative_to(raw_dir.resolve()))
+        rel = str(p.relative_to(root))
         rows.append(dict(path=rel, file_name=p.name, size=None, mtime_ns=None, doc_id=None, status="skipped",
                          reason=reason, duplicate_of=None))
     manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS[:-2])

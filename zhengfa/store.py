@@ -64,50 +64,44 @@ class StageStore:
             return []
         return sorted(str(p) for p in self.dir.glob("batch-*.parquet"))
 
-    def _rel(self, con, code_version: str):
+    def done(self, code_version: str) -> set[str]:
+        """Documents with rows for this code version (reads two columns only)."""
         files = self.files()
         if not files:
-            return None
-        con.register("_all", con.read_parquet(files, union_by_name=True, filename=True))
-        con.execute("CREATE OR REPLACE TEMP TABLE _b AS SELECT * FROM _all WHERE code_version = ?", [code_version])
-        return "_b"
-
-    def done(self, code_version: str) -> set[str]:
-        con = duckdb.connect()
-        try:
-            if self._rel(con, code_version) is None:
-                return set()
-            return {r[0] for r in con.execute("SELECT DISTINCT doc_id FROM _b").fetchall()}
-        finally:
-            con.close()
+            return set()
+        with duckdb.connect() as con:
+            rows = con.execute("SELECT DISTINCT doc_id FROM read_parquet(?, union_by_name=true) "
+                               "WHERE code_version = ?", [files, code_version]).fetchall()
+        return {r[0] for r in rows if r[0] is not None}
 
     def read(self, code_version: str, doc_ids: list[str] | None = None) -> pd.DataFrame:
-        """Rows for the given documents; when a document was written twice, its latest batch wins."""
-        con = duckdb.connect()
-        try:
-            if self._rel(con, code_version) is None:
-                return pd.DataFrame()
-            con.execute("CREATE OR REPLACE TEMP TABLE _want (doc_id VARCHAR)")
+        """Rows for the given documents (all when None); when a document was written twice, its
+        latest batch wins. The filters run inside the Parquet scan, so reading a few documents
+        costs little however large the store."""
+        files = self.files()
+        if not files:
+            return pd.DataFrame()
+        with duckdb.connect() as con:
+            want = ""
             if doc_ids is not None:
-                con.executemany("INSERT INTO _want VALUES (?)", [[d] for d in doc_ids])
-            where = "WHERE b.doc_id IN (SELECT doc_id FROM _want)" if doc_ids is not None else ""
+                con.register("_want", pd.DataFrame({"doc_id": list(doc_ids)}, dtype="string"))
+                want = "AND doc_id IN (SELECT doc_id FROM _want)"
             return con.execute(f"""
-                WITH latest AS (SELECT doc_id, max(filename) AS f FROM _b GROUP BY doc_id)
-                SELECT b.* EXCLUDE (filename) FROM _b b JOIN latest l ON b.doc_id = l.doc_id AND b.filename = l.f
-                {where}""").df()
-        finally:
-            con.close()
+                WITH b AS (SELECT * FROM read_parquet(?, union_by_name=true, filename=true)
+                           WHERE code_version = ? {want}),
+                     latest AS (SELECT doc_id, max(filename) AS f FROM b GROUP BY doc_id)
+                SELECT b.* EXCLUDE (filename) FROM b JOIN latest l ON b.doc_id = l.doc_id AND b.filename = l.f
+                ORDER BY b.filename""", [files, code_version]).df()
 
     def history(self, code_version: str) -> pd.DataFrame:
         """Every row of every batch, oldest batch first (for logs such as file events, where a
         later batch adds to the earlier ones instead of replacing them)."""
-        con = duckdb.connect()
-        try:
-            if self._rel(con, code_version) is None:
-                return pd.DataFrame()
-            return con.execute("SELECT * EXCLUDE (filename) FROM _b ORDER BY filename").df()
-        finally:
-            con.close()
+        files = self.files()
+        if not files:
+            return pd.DataFrame()
+        with duckdb.connect() as con:
+            return con.execute("SELECT * EXCLUDE (filename) FROM read_parquet(?, union_by_name=true, filename=true) "
+                               "WHERE code_version = ? ORDER BY filename", [files, code_version]).df()
 
     def remove_stale_temporaries(self) -> int:
         """Delete half-written files under the whole Parquet tree (call while holding the lock)."""
@@ -127,10 +121,11 @@ class StageStore:
         name = f"batch-{stamp}-{ns % 10**9:09d}-{uuid.uuid4().hex[:6]}.parquet"
         return write_parquet_atomic(df, self.dir / name)
 
-    def compact(self, code_version: str, keep_ids: set[str]) -> int:
-        """Rewrite the store as one batch holding only current rows; returns files removed."""
+    def compact(self, code_version: str, keep_ids: set[str], min_files: int = 2) -> int:
+        """Rewrite the store as one batch holding only current rows (this code version, live
+        documents); returns the number of files replaced. Call while holding the writer lock."""
         old = self.files()
-        if len(old) <= 1:
+        if len(old) < max(2, min_files):
             return 0
         df = self.read(code_version, sorted(keep_ids))
         new = self.write(df) if not df.empty else None
