@@ -126,6 +126,17 @@ def raw_documents(context: AssetExecutionContext, config: StageConfig, corpus: R
     )
 
 
+def _with_markers(df: pd.DataFrame, todo: list[str], id_column: str) -> pd.DataFrame:
+    """Add a marker row (null id) for each processed document that produced no rows, so it
+    counts as done and is not processed again."""
+    if df.empty:
+        return pd.DataFrame({"doc_id": todo, id_column: None})
+    missing = sorted(set(todo) - set(df["doc_id"]))
+    if missing:
+        df = pd.concat([df, pd.DataFrame({"doc_id": missing, id_column: None})], ignore_index=True)
+    return df
+
+
 def _todo(store: StageStore, live: list[str], full_refresh: bool) -> list[str]:
     if full_refresh:
         return live
@@ -183,12 +194,13 @@ def document_sections(context: AssetExecutionContext, config: StageConfig, wareh
     def work(todo):
         docs = StageStore(warehouse.path, "documents").read(TEXT_VERSION, todo)
         rows = [row for d in docs.to_dict("records") for row in pipeline.section_stage(d)]
-        return pd.DataFrame(rows)
+        return _with_markers(pd.DataFrame(rows), todo, "section_id")
 
     df, n_new, n_live = _run_stage(context, warehouse, config, "sections", work)
+    real = df[df["section_id"].notna()] if not df.empty else df
     return MaterializeResult(metadata={
-        "processed_documents": n_new, "new_rows": len(df),
-        "preview": _preview(df, ["section_id", "level", "kind", "heading", "region"]),
+        "processed_documents": n_new, "new_rows": len(real),
+        "preview": _preview(real, ["section_id", "level", "kind", "heading", "region"]),
     })
 
 
@@ -207,18 +219,13 @@ def metric_mentions(context: AssetExecutionContext, config: StageConfig, warehou
     def work(todo):
         docs = StageStore(warehouse.path, "documents").read(TEXT_VERSION, todo)
         secs = StageStore(warehouse.path, "sections").read(TEXT_VERSION, todo)
+        if not secs.empty:
+            secs = secs[secs["section_id"].notna()]  # markers of documents without sections
         by_doc = {k: g.to_dict("records") for k, g in secs.groupby("doc_id")} if not secs.empty else {}
         rows = []
         for d in docs.to_dict("records"):
             rows.extend(pipeline.metric_stage(d, by_doc.get(d["doc_id"], [])))
-        df = pd.DataFrame(rows)
-        if df.empty:  # keep a marker so documents without figures count as done
-            df = pd.DataFrame({"doc_id": todo, "metric_id": None})
-        else:
-            missing = sorted(set(todo) - set(df["doc_id"]))
-            if missing:
-                df = pd.concat([df, pd.DataFrame({"doc_id": missing, "metric_id": None})], ignore_index=True)
-        return df
+        return _with_markers(pd.DataFrame(rows), todo, "metric_id")
 
     df, n_new, n_live = _run_stage(context, warehouse, config, "metrics", work)
     real = df[df["metric_id"].notna()] if not df.empty else df

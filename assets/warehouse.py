@@ -192,6 +192,8 @@ def _document_frames(warehouse: Warehouse, manifest: pd.DataFrame, ids: list[str
         mets = mets[mets["metric_id"].notna()].copy()
         mets["source_file"] = mets["doc_id"].map(names)
     secs = secs.drop(columns=["code_version"], errors="ignore")
+    if not secs.empty:
+        secs = secs[secs["section_id"].notna()]  # markers of documents without sections
     return {"documents": _conform(docs, "documents", only=True),
             "sections": _conform(secs, "sections", only=True),
             "metrics": _conform(mets, "metrics", only=True)}

@@ -297,3 +297,22 @@ def test_schedule_and_sensor_start_running(tmp_path):
 
     assert definitions.defs.resolve_sensor_def("raw_folder_sensor").default_status == DefaultSensorStatus.RUNNING
     assert definitions.defs.resolve_schedule_def("daily_reingest").default_status == DefaultScheduleStatus.RUNNING
+
+
+def test_a_document_without_sections_or_figures_is_processed_once(tmp_path):
+    """Text made only of page furniture cleans to nothing: it still counts as done."""
+    from dagster import DagsterInstance
+
+    from definitions import make_definitions
+    from zhengfa.store import StageStore
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "furniture.txt").write_text("首页 > 新闻 > 正文\n责任编辑：王五\n版权所有 某某网\n", encoding="utf-8")
+    defs = make_definitions(str(raw), str(tmp_path / "wh"))
+    job = defs.resolve_job_def("ingest_job")
+    with DagsterInstance.ephemeral() as instance:
+        assert job.execute_in_process(instance=instance).success
+        batches = {s: len(StageStore(tmp_path / "wh", s).files()) for s in ("documents", "sections", "metrics")}
+        assert job.execute_in_process(instance=instance).success
+        assert {s: len(StageStore(tmp_path / "wh", s).files()) for s in batches} == batches
