@@ -213,11 +213,7 @@ def _change_at(before: str) -> tuple[str, int] | None:
     t = before.rstrip()
     t = re.sub(r"(了|达|为|约|近|超过|超|逾|将近|接近|分别|均|大约)+$", "", t)
     for word, sign in _change_words():
-        if t.endswith(word):
-            if len(word) == 1 and word in "多少":
-                continue
-            if re.search(r"(降至|降到|增至|升至|提高到|提升至|下降到|增长到)$", t + "至"):
-                pass
+        if t.endswith(word):  # (降至37% ends with 至: a level, not a change)
             return word, sign
     return None
 
@@ -245,9 +241,7 @@ def _section_regions(doc: Cleaned, sections: list[Section], ctx: DocContext) -> 
         mentions = regions.find_mentions(text)
         covered = {i for m in mentions for i in range(m.start, m.end)}
         for m, u in regions.resolve(mentions, home_units):
-            if home is None or u == home or regions.siblings_or_below(u, home) or regions.is_within(home, u) is False:
-                if home is not None and not (u == home or regions.siblings_or_below(u, home)):
-                    continue
+            if home is None or u == home or regions.siblings_or_below(u, home):
                 score[u.label] = score.get(u.label, 0) + 2
         if ctx.area:
             for pos, county in regions.find_towns(text, ctx.area):
@@ -545,7 +539,7 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
         verb = subjects.trailing_verb(subj) if subj else ""
         if not subj:
             # 3项矛调经验入选全省…: the noun after the figure, with what it did
-            return after + _continuation(sentence, head, after) if subjects.is_generic(after) or True else after
+            return after + _continuation(sentence, head, after)
         if listing:
             # 审限内结案率等11个指标实现同比优化: the examples name the kind, the noun names the thing
             return after + _continuation(sentence, head, after)
