@@ -285,3 +285,14 @@ def test_numbered_list_items_and_a_verb_subject_after_a_count():
     assert one(rows, "1500件")["subject"] == "受理审查起诉案件"
     assert one(rows, "1320件")["subject"] == "起诉案件"
     assert one(rows, "1810人")["subject"] == "起诉人数"
+
+
+def test_an_activity_named_before_does_not_join_the_subject():
+    rows = run(DOC + "全区开展“清风护航”行动，出动警力2.3万人次。为群众购买意外伤害保险，全年理赔案件61件。")
+    assert one(rows, "2.3万人次")["subject"] == "出动警力"
+    assert "保险" in one(rows, "61件")["subject"]
+
+
+def test_page_counters_and_hotlines_are_not_metrics():
+    body = "阅读 3.4万  在看 120  点赞 560\n" + DOC + "“12345”热线受理诉求2100件。\n第1页 共3页 下一页"
+    assert [r["quote"] for r in run(body)] == ["2100件"]

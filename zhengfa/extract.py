@@ -43,6 +43,11 @@ def _change_words() -> list[tuple[str, int]]:
 
 
 @lru_cache(maxsize=1)
+def _event_nouns() -> list[str]:
+    return data_files.read_lines("event_nouns.txt")
+
+
+@lru_cache(maxsize=1)
 def _basis_rules() -> list[tuple[re.Pattern, str]]:
     return [(re.compile(rx), b) for rx, b in data_files.read_tsv("basis.tsv", 2)]
 
@@ -595,8 +600,9 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
         prior = sentence[:window_start].rstrip(",，;；:： ")
         prior_clause = re.split(r"[,，;；:：]|——", prior)[-1]
         if prior_clause and not _figures(prior_clause):
-            obj = _clause_object(prior_clause)
-            if obj and len(obj) <= 12 and not obj.endswith(subj):
+            obj = _clause_object(prior_clause).strip("“”\"'‘’()")
+            if (obj and 2 <= len(obj) <= 12 and not obj.endswith(subj)
+                    and not obj.endswith(tuple(_event_nouns()))):
                 subj = obj + subj
     return subj
 
