@@ -620,6 +620,9 @@ def _clause_object(clause: str) -> str:
     t = subjects.trim(clause)
     if not t:
         return ""
+    ws = subjects.words(t)
+    if ws and ws[0][1].startswith(("n", "a", "b", "j", "vn")) and len(t) <= 16:
+        return t  # 群众安全感调查测评: the clause is itself a noun phrase
     obj = subjects.last_verb_object(t)
     obj = subjects.trim(obj) if obj else ""
     if obj and len(obj) >= 2:
@@ -668,7 +671,7 @@ def _noun_after(sentence: str, head: Figure) -> str:
 def _continuation(sentence: str, head: Figure, after: str) -> str:
     """The verb phrase following a figure's noun, up to the clause end (…入选全省“枫桥式工作法”)."""
     rest = sentence[head.end + len(after):]
-    rest = re.split(r"[,，;；:：。!！?？、]", rest)[0]
+    rest = re.split(r"[,，;；:：。!！?？、]|和|及|与|以及", rest)[0]
     rest = re.split(r"\d", rest)[0]
     rest = re.sub(r"^(全部|均|都|已|先后|共|还)", "", rest)
     return rest[:24]
