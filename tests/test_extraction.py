@@ -296,3 +296,12 @@ def test_an_activity_named_before_does_not_join_the_subject():
 def test_page_counters_and_hotlines_are_not_metrics():
     body = "阅读 3.4万  在看 120  点赞 560\n" + DOC + "“12345”热线受理诉求2100件。\n第1页 共3页 下一页"
     assert [r["quote"] for r in run(body)] == ["2100件"]
+
+
+def test_scores_in_points_and_ranks_with_a_measure_word():
+    rows = run(DOC + "群众安全感测评得分98.6分，位列全市第3名。执勤民警5分钟内到场。")
+    r = one(rows, "98.6分")
+    assert (r["kind"], r["unit"]) == ("rate", "分")
+    r = one(rows, "第3名")
+    assert (r["kind"], r["value"]) == ("rank", 3)
+    assert len(rows) == 2  # 5分钟 is a duration

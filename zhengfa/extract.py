@@ -24,10 +24,11 @@ _RESET_BREAK = re.compile(r"[;；]")
 _LIST_JOIN = re.compile(r"^\s*(?:、|和|及|与|以及|,)\s*$")
 _RANK = re.compile(
     r"(?P<scope>全[国省市区县州]|本[省市区县])(?P<extra>[\u4e00-\u9fff]{0,6}?)(?:排名|排|位列|位居|列|居)?"
-    r"(?P<ord>第(?P<n>[一二三四五六七八九十]{1,3}|\d{1,3})(?![批期届次个条轮项家所名单阶季章部节课站道场年])|首位|之首)"
+    r"(?P<ord>第(?P<n>[一二三四五六七八九十]{1,3}|\d{1,3})(?:名|位)?(?![批期届次个条轮项家所单阶季章部节课站道场年])|首位|之首)"
 )
 _RANK_MORE = re.compile(r"^、\s*第([一二三四五六七八九十]{1,3}|\d{1,3})")
 _RANGE_BEFORE = re.compile(r"(\d+(?:\.\d+)?)\s*%?\s*(?:至|到|-|~|～|—)\s*$")
+_SCORE_SUBJECT = re.compile(r"(得分|评分|分数|测评|考评|考核|成绩|满意度|安全感|指数)[^,，;；。]{0,4}$")
 _RATIO_SUBJECT = re.compile(r"(比|率|指数|系数|密度)(为|达到|达|是|:)?\s*$")
 _CODE_CONTEXT = re.compile(r"[A-Za-z0-9\-_/〔〕\[\]]$")
 _BOOK_TITLE = re.compile(r"《[^》]*》")
@@ -157,6 +158,8 @@ def _figures(sentence: str) -> list[Figure]:
             value = round(value * MULTIPLIERS[mult], 6)
         if unit_class == "money":
             unit_canon = "元"
+        if unit_class == "score" and not _SCORE_SUBJECT.search(masked[max(0, s - 8):s]):
+            continue  # 分 is a score only after 得分 / 评分 / 测评 …
         if unit_class == "tenth":
             value *= 10
             unit_canon = "%"
@@ -503,7 +506,7 @@ def _kind(head: Figure, before: str, basis_text: str, group: list[Figure]) -> tu
         return "change", change[1], _basis(basis_text)
     if head.unit_class == "money":
         return "amount", 1, None
-    if head.unit_class in ("percent", "tenth", "none"):
+    if head.unit_class in ("percent", "tenth", "none", "score"):
         return "rate", 1, None
     return "count", 1, None
 
