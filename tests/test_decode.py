@@ -194,3 +194,10 @@ def test_symlink_points_outside_the_folder(corpus):
 def test_decoded_ok_property():
     assert Decoded("文本", "utf-8").ok
     assert not Decoded(None, None, "empty: no content").ok
+
+
+def test_utf16_without_bom_on_chinese_text():
+    text = "全区刑事警情同比下降12.3%，破获电诈案件210起。\n群众安全感达98.6%。\n" * 4
+    for codec in ("utf-16-le", "utf-16-be"):
+        d = decode(text.encode(codec))
+        assert d.ok and d.text == text and d.encoding == codec

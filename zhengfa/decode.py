@@ -28,6 +28,7 @@ _BINARY_MAGIC = {
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "big5": "big5hkscs",
               "ascii": "utf-8", "utf_8": "utf-8", "utf-8": "utf-8"}
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_COMMON = set("\n 0123456789%.,，。、；：“”的是在了和有年月日")
 _HTML = re.compile(r"<(?:!doctype html|html|body|div|p|article|head|meta|br)\b", re.I)
 
 
@@ -54,9 +55,10 @@ def _looks_binary(data: bytes) -> str | None:
     head = data[:4096]
     utf16 = head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE)
     if b"\x00" in head and not utf16:
-        # UTF-16 without BOM has NULs in every other byte; anything else with NULs is binary.
+        # UTF-16 without BOM has NULs in every other byte (ASCII-heavy text), or decodes to
+        # mostly CJK (Chinese-heavy text); anything else with NULs is binary.
         even, odd = head[0::2].count(0), head[1::2].count(0)
-        if max(even, odd) < len(head) // 4:
+        if max(even, odd) < len(head) // 4 and _utf16_cjk(data) is None:
             return "binary: NUL bytes"
         utf16 = True
     if utf16:
@@ -67,6 +69,24 @@ def _looks_binary(data: bytes) -> str | None:
     if head and control / len(head) > 0.05:
         return "binary: control bytes"
     return None
+
+
+def _utf16_cjk(data: bytes) -> tuple[str, str, None] | None:
+    """(text, codec, None) when BOM-less bytes decode as UTF-16 to mostly Chinese text."""
+    best = None
+    for codec in ("utf-16-le", "utf-16-be"):
+        text = _try(data[: len(data) - len(data) % 2], codec)
+        if not text or not _plausible(text):
+            continue
+        sample = text[:2000]
+        if len(_CJK.findall(sample)) < 0.3 * len(sample):
+            continue
+        # both byte orders can land in the CJK block; the right one also has newlines, digits
+        # and the commonest punctuation and function characters
+        score = sum(1 for c in sample if c in _COMMON)
+        if best is None or score > best[0]:
+            best = (score, text, codec)
+    return (best[1], best[2], None) if best and best[0] > 0 else None
 
 
 def _plausible(text: str) -> bool:
@@ -96,8 +116,12 @@ def detect_and_decode(data: bytes) -> tuple[str | None, str | None, str | None]:
     text = _try(data, "utf-8")
     if text is not None:
         return text, "utf-8", None
-    # UTF-16 without BOM: every other byte NUL on ASCII-heavy text.
+    # UTF-16 without BOM: every other byte NUL on ASCII-heavy text, mostly CJK on Chinese text.
     head = data[:2048]
+    if b"\x00" in head:
+        found = _utf16_cjk(data)
+        if found is not None:
+            return found
     if head and head[1::2].count(0) > len(head) // 4:
         text = _try(data, "utf-16-le")
         if text is not None:
