@@ -40,6 +40,12 @@ _CHECKS = [
     AssetCheckSpec("files_accounted_for", asset="documents",
                    description="files seen = accepted + duplicate names + rejected + skipped"),
     AssetCheckSpec("section_spans_in_text", asset="sections", description="every section span lies inside its document"),
+    AssetCheckSpec("every_rejection_has_a_reason", asset="rejected_documents",
+                   description="each rejected or skipped file says why"),
+    AssetCheckSpec("duplicates_point_to_stored_files", asset="duplicate_files",
+                   description="each duplicate name points to a stored document with the same content"),
+    AssetCheckSpec("known_event_kinds", asset="file_events",
+                   description="events are added, changed, renamed or removed"),
 ]
 
 
@@ -294,6 +300,21 @@ def _checks(con, manifest: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> lis
                                           "duplicates": int(dup), "rejected_or_skipped": int(rej)}))
     out.append(AssetCheckResult(asset_key="sections", check_name="section_spans_in_text", passed=bad_secs == 0,
                                 metadata={"bad_spans": int(bad_secs)}))
+    no_reason = con.execute("SELECT count(*) FROM rejected_documents WHERE reason IS NULL OR reason = ''").fetchone()[0]
+    reasons = con.execute("""SELECT split_part(reason, ':', 1) AS reason, count(*) AS files FROM rejected_documents
+                             GROUP BY 1 ORDER BY 2 DESC""").df()
+    out.append(AssetCheckResult(asset_key="rejected_documents", check_name="every_rejection_has_a_reason",
+                                passed=no_reason == 0, metadata={
+                                    "without_reason": int(no_reason),
+                                    "by_reason": MetadataValue.md(reasons.to_markdown(index=False) if not reasons.empty else "-")}))
+    orphans = con.execute("""SELECT count(*) FROM duplicate_files d LEFT JOIN documents s USING (doc_id)
+                             WHERE s.doc_id IS NULL""").fetchone()[0]
+    out.append(AssetCheckResult(asset_key="duplicate_files", check_name="duplicates_point_to_stored_files",
+                                passed=orphans == 0, metadata={"orphans": int(orphans)}))
+    unknown = con.execute("""SELECT count(*) FROM file_events
+                             WHERE event NOT IN ('added', 'changed', 'renamed', 'removed')""").fetchone()[0]
+    out.append(AssetCheckResult(asset_key="file_events", check_name="known_event_kinds", passed=unknown == 0,
+                                metadata={"unknown": int(unknown)}))
     return out
 
 
