@@ -259,7 +259,7 @@ def test_common_words_that_are_also_street_names_do_not_move_a_figure():
 
 
 def test_ranges_and_vague_tens():
-    rows = run(DOC + "预计可防性案件下降10%-15%，每个社区配备调解员3至5名，排查隐患十余处，破获积案数十起。")
+    rows = run(DOC + "全区可防性案件下降10%-15%，每个社区配备调解员3至5名，排查隐患十余处，破获积案数十起。")
     r = one(rows, "10%-15%")
     assert (r["kind"], r["value"], r["approx"]) == ("change", -10, "over")
     r = one(rows, "3至5名")
@@ -305,3 +305,9 @@ def test_scores_in_points_and_ranks_with_a_measure_word():
     r = one(rows, "第3名")
     assert (r["kind"], r["value"]) == ("rank", 3)
     assert len(rows) == 2  # 5分钟 is a duration
+
+
+def test_plan_targets_are_not_achievements():
+    rows = run(DOC + "全年破获盗窃案件618起。下一步，力争2024年刑事案件再下降5%以上，预计新建警务站10个。")
+    assert [r["quote"] for r in rows] == ["618起"]
+    assert rows[0]["period_end"] == 2023

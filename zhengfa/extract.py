@@ -29,6 +29,8 @@ _RANK = re.compile(
 _RANK_MORE = re.compile(r"^、\s*第([一二三四五六七八九十]{1,3}|\d{1,3})")
 _RANGE_BEFORE = re.compile(r"(\d+(?:\.\d+)?)\s*%?\s*(?:至|到|-|~|～|—)\s*$")
 _SCORE_SUBJECT = re.compile(r"(得分|评分|分数|测评|考评|考核|成绩|满意度|安全感|指数)[^,，;；。]{0,4}$")
+_OBJECT_HEADS = ("案件", "纠纷", "事件", "事项", "人员")  # nouns a bare verb can borrow (审执结 → 审执结案件)
+_TARGET = re.compile(r"(力争|争取|力求|预计|预期|计划到|计划在|目标是|目标为|拟于|拟将)")
 _RATIO_SUBJECT = re.compile(r"(比|率|指数|系数|密度)(为|达到|达|是|:)?\s*$")
 _CODE_CONTEXT = re.compile(r"[A-Za-z0-9\-_/〔〕\[\]]$")
 _BOOK_TITLE = re.compile(r"《[^》]*》")
@@ -379,8 +381,25 @@ def _breaks(sentence: str) -> list[int]:
     return [m.end() for m in _CLAUSE_BREAK.finditer(sentence) if not any(a < m.start() < b for a, b in quoted)]
 
 
+def _target_scope(sentence: str, pos: int) -> str:
+    """The text a target word must stand in to govern a figure: from the sentence start or the
+    last semicolon to the figure."""
+    start = max((m.end() for m in _RESET_BREAK.finditer(sentence, 0, pos)), default=0)
+    return sentence[start:pos]
+
+
+def _is_target(clause: str) -> bool:
+    """A plan or target (力争…下降5%以上, 预计…), not an achievement."""
+    return bool(_TARGET.search(_QUOTED.sub("", clause)))  # a slogan in quotes is no plan
+
+
+def achieved_figures(sentence: str) -> list[Figure]:
+    """The figures of a sentence that report results, not plans or targets."""
+    return [f for f in _figures(sentence) if not _is_target(_target_scope(sentence, f.start))]
+
+
 def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: DocContext) -> list[Metric]:
-    figs = _figures(sentence)
+    figs = achieved_figures(sentence)
     if not figs:
         return []
     anchor = regions.units_by_label().get(region) or ctx.region
@@ -584,7 +603,8 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
             if subj and subjects.trailing_verb(subj) == subj:
                 same_unit = [r for r in reversed(sentence_rows) if r.unit == head.unit and r.kind != "rank"] or prev_rows
                 last = subjects.words(same_unit[0].subject)
-                return subj + (last[-1][0] if last else "")  # 审执结 + 案件
+                noun = last[-1][0] if last and last[-1][0].endswith(_OBJECT_HEADS) else ""
+                return subj + noun  # 审执结 + 案件; 破案 after 立案 stays 破案
             if subj and not subjects.is_generic(subj):
                 return subj  # 结案13.9万件
             return prev_rows[-1].subject + subj  # 金额271万元

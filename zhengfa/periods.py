@@ -118,13 +118,20 @@ def period_before(text: str, pos: int, report_year, publish_year, default: Perio
     return default
 
 
-def report_year(text: str, publish_year: int | None, figure_sentences: list[str]) -> int | None:
-    """The year a document reports on: the year most figures are stated for."""
+def report_year(text: str, publish_year: int | None, figure_sentences: list[str], title: str | None = None) -> int | None:
+    """The year a document reports on: the year most figures are stated for, with the title's
+    year and the other years named in the text as lighter votes."""
     votes: Counter = Counter()
     for s in figure_sentences:
         for h in find_periods(s, None, publish_year):
             if h.period[1] is not None and not h.weak:
                 votes[h.period[1]] += 1
+    for h in find_periods(title or "", None, publish_year):
+        if h.period[1] is not None and not h.weak:
+            votes[h.period[1]] += 1.5
+    for m in re.finditer(r"((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月\s*\d{1,2}\s*日)", text):
+        if not _BASELINE_BEFORE.search(text[max(0, m.start() - 3):m.start()]):
+            votes[int(m.group(1))] += 0.25
     if votes:
         return votes.most_common(1)[0][0]
     years = Counter(int(y) for y in re.findall(r"((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月\s*\d{1,2}\s*日)", text))

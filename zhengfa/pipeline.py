@@ -14,7 +14,7 @@ from datetime import date
 
 from zhengfa import clean as clean_mod
 from zhengfa import regions
-from zhengfa.extract import DocContext, _figures, _section_regions, extract
+from zhengfa.extract import DocContext, _section_regions, achieved_figures, extract
 from zhengfa.periods import report_year
 from zhengfa.sections import Section, split_sections
 
@@ -33,8 +33,8 @@ def _area(unit: regions.Unit | None) -> set[str]:
 def document_context(cleaned: clean_mod.Cleaned) -> DocContext:
     unit, _ = regions.document_region(cleaned.text, cleaned.title, cleaned.header)
     publish_year = cleaned.publish_date.year if cleaned.publish_date else None
-    figure_sentences = [s for s in _SENT.findall(cleaned.text) if _figures(s)]
-    ry = report_year(cleaned.text, publish_year, figure_sentences)
+    figure_sentences = [s for s in _SENT.findall(cleaned.text) if achieved_figures(s)]
+    ry = report_year(cleaned.text, publish_year, figure_sentences, cleaned.title)
     national = unit is None and regions.is_national((cleaned.title or "") + cleaned.text)
     return DocContext(unit, ry, publish_year, _area(unit), national)
 
