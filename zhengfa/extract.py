@@ -305,8 +305,10 @@ def _section_period(s: Section, ctx: DocContext) -> Period:
 
 # ---------------------------------------------------------------- rows
 
-def extract(doc: Cleaned, sections: list[Section], ctx: DocContext) -> list[Metric]:
-    sec_region = _section_regions(doc, sections, ctx)
+def extract(doc: Cleaned, sections: list[Section], ctx: DocContext,
+            section_regions: dict[int, str] | None = None) -> list[Metric]:
+    """Metrics of a document; `section_regions` (section ord → region) when already computed."""
+    sec_region = section_regions if section_regions is not None else _section_regions(doc, sections, ctx)
     para_section: dict[int, Section] = {}
     for s in sections:
         for idx in s.paragraphs:

@@ -120,7 +120,8 @@ def metric_stage(doc: dict, section_rows: list[dict]) -> list[dict]:
     sections = _sections_from_rows(section_rows)
     doc_id = doc["doc_id"]
     rows, seen = [], set()
-    for m in extract(cleaned, sections, ctx):
+    regions_of = {int(r["ord"]): (_val(r.get("region")) or "") for r in section_rows}
+    for m in extract(cleaned, sections, ctx, regions_of if len(regions_of) == len(sections) else None):
         if not math.isfinite(m.value):
             continue
         key = (m.char_start, m.char_end, m.kind, m.subject, m.region, m.value)
