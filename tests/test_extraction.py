@@ -311,3 +311,20 @@ def test_plan_targets_are_not_achievements():
     rows = run(DOC + "全年破获盗窃案件618起。下一步，力争2024年刑事案件再下降5%以上，预计新建警务站10个。")
     assert [r["quote"] for r in rows] == ["618起"]
     assert rows[0]["period_end"] == 2023
+
+
+def test_a_meeting_title_year_is_not_the_figures_year():
+    text = ("您当前的位置：首页 >> 政法要闻\n2021年全市政法工作会议召开\n时间：2021-02-03 09:30 来源：某某日报\n"
+            "　　2月2日，全市政法工作会议召开。2020年，全市公安机关共破获刑事案件5120起；全市法院结案9.6万件。\n"
+            "[相关新闻]\n· 某县打掉犯罪团伙3个\n")
+    rows = process_text("t", text)["metrics"]
+    assert [r["quote"] for r in rows] == ["5120起", "9.6万件"]
+    assert {(r["period_start"], r["period_end"]) for r in rows} == {(2020, 2020)}
+    assert one(rows, "5120起")["subject"].startswith("公安机关")  # 公安 is also a county's short name
+
+
+def test_ranks_of_places_listed_with_respectively():
+    rows = run(DOC + "其中，海盐县、海宁市群众安全感测评分别位居全省第4位、第9位。")
+    ranks = {(r["region"], r["value"]) for r in rows if r["kind"] == "rank"}
+    assert ranks == {("嘉兴市海盐县", 4), ("嘉兴市海宁市", 9)}
+    assert all(r["subject"] == "群众安全感测评(全省)" for r in rows if r["kind"] == "rank")

@@ -15,7 +15,7 @@ from functools import lru_cache
 from zhengfa import data_files, regions, subjects
 from zhengfa.clean import Cleaned
 from zhengfa.numbers import MULTIPLIERS, approx_words, figure_regex, is_chinese_numeral, parse_number, units
-from zhengfa.periods import Period, find_periods, period_before
+from zhengfa.periods import EVENT_HEADING, Period, find_periods, period_before
 from zhengfa.sections import Section
 
 _SENTENCE = re.compile(r"[^。！？!?…]+(?:[。！？!?]|…+)?")
@@ -26,7 +26,7 @@ _RANK = re.compile(
     r"(?P<scope>全[国省市区县州]|本[省市区县])(?P<extra>[\u4e00-\u9fff]{0,6}?)(?:排名|排|位列|位居|列|居)?"
     r"(?P<ord>第(?P<n>[一二三四五六七八九十]{1,3}|\d{1,3})(?:名|位)?(?![批期届次个条轮项家所单阶季章部节课站道场年])|首位|之首)"
 )
-_RANK_MORE = re.compile(r"^、\s*第([一二三四五六七八九十]{1,3}|\d{1,3})")
+_RANK_MORE = re.compile(r"^、\s*第([一二三四五六七八九十]{1,3}|\d{1,3})(?:名|位)?")
 _RANGE_BEFORE = re.compile(r"(\d+(?:\.\d+)?)\s*%?\s*(?:至|到|-|~|～|—)\s*$")
 _SCORE_SUBJECT = re.compile(r"(得分|评分|分数|测评|考评|考核|成绩|满意度|安全感|指数)[^,，;；。]{0,4}$")
 _OBJECT_HEADS = ("案件", "纠纷", "事件", "事项", "人员")  # nouns a bare verb can borrow (审执结 → 审执结案件)
@@ -298,7 +298,7 @@ def _level(label: str) -> str:
 
 def _section_period(s: Section, ctx: DocContext) -> Period:
     hits = [h for h in find_periods(s.heading, ctx.report_year, ctx.publish_year) if not h.weak]
-    if hits and s.kind not in ("lead", "title"):
+    if hits and s.kind not in ("lead", "title") and not EVENT_HEADING.search(s.heading):
         return hits[-1].period
     return (ctx.report_year, ctx.report_year)
 
@@ -468,10 +468,11 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
             if len(firsts) == len(group):
                 subj_list = firsts
         targets: list[tuple[Figure, str, str]] = []
+        place_subject = subj_list[0] if subj_list else subj
         if place_labels and len(place_labels) == len(group) and len(group) > 1:
-            targets = [(f, subj, lab) for f, lab in zip(group, place_labels)]
+            targets = [(f, place_subject, lab) for f, lab in zip(group, place_labels)]
         elif place_labels and len(group) == 1:
-            targets = [(head, subj, lab) for lab in place_labels]
+            targets = [(head, place_subject, lab) for lab in place_labels]
         elif len(group) > 1 and len(subj_list) == len(group):
             targets = [(f, s, row_region) for f, s in zip(group, subj_list)]
         elif len(group) == 1 and len(subj_list) > 1:
@@ -593,7 +594,7 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
     if re.search(r"[率比]$", subj) and len(subj) <= 3 and prev_rows:
         # 审结民商事案件1.64万件，调撤率达57.3% → 民商事案件调撤率
         noun = _drop_leading_verbs(prev_rows[-1].subject)
-        if noun and not noun.endswith(subj):
+        if noun and not noun.endswith(subj) and not subj.startswith(noun):
             return noun + subj
     if not subj and prev_rows and head.unit != prev_rows[0].unit and head.unit in ("人", "名"):
         return re.sub(r"(案件|案)$", "", prev_rows[0].subject) + "人数"

@@ -13,6 +13,9 @@ Period = tuple[int | None, int | None]
 _DATE_AFTER = re.compile(r"^\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 _BASELINE_BEFORE = re.compile(r"(较|比|与|相比|对比|同比|低于|高于)\s*$")
 _SAME_PERIOD = re.compile(r"同期")
+# A heading or title about an event (a meeting held in 2021 reviews 2020): its year is not the
+# year of the figures below it.
+EVENT_HEADING = re.compile(r"(会议|召开|举行|部署|要点|计划|展望|发布会|开幕|闭幕)")
 
 
 @dataclass(frozen=True)
@@ -126,9 +129,10 @@ def report_year(text: str, publish_year: int | None, figure_sentences: list[str]
         for h in find_periods(s, None, publish_year):
             if h.period[1] is not None and not h.weak:
                 votes[h.period[1]] += 1
-    for h in find_periods(title or "", None, publish_year):
-        if h.period[1] is not None and not h.weak:
-            votes[h.period[1]] += 1.5
+    if title and not EVENT_HEADING.search(title):
+        for h in find_periods(title, None, publish_year):
+            if h.period[1] is not None and not h.weak:
+                votes[h.period[1]] += 1.5
     for m in re.finditer(r"((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月\s*\d{1,2}\s*日)", text):
         if not _BASELINE_BEFORE.search(text[max(0, m.start() - 3):m.start()]):
             votes[int(m.group(1))] += 0.25

@@ -37,7 +37,7 @@ def _strip_tables():
     return lead, trail, generic
 
 
-_INNER_NOISE = re.compile(r"(全年|各类|各项|各种|(?<=[院局所厅委])共)(?=[\u4e00-\u9fff]{2})")
+_INNER_NOISE = re.compile(r"(全年|各类|各项|各种|(?<=[院局所厅委关])共)(?=[\u4e00-\u9fff]{2})")
 
 
 def _leading_place(s: str) -> int:
@@ -45,7 +45,7 @@ def _leading_place(s: str) -> int:
     from zhengfa import regions
 
     for m in regions.find_mentions(s[:12]):
-        if m.start == 0 and len(m.name) < len(s):
+        if m.start == 0 and m.full and len(m.name) < len(s):  # full names only: 公安 is also a county
             return m.end + (1 if s[m.end:m.end + 1] == "的" else 0)
         break
     return 0
