@@ -732,7 +732,7 @@ def _rank_subjects(subj: str, before: str, prev_clause_rows: list[Metric], prev_
     base = subj
     base = re.sub(r"(全[国省市区县州]|本[省市区县])[\u4e00-\u9fff]{0,6}$", "", base) if head.rank_scope else base
     base = re.sub(r"(均|分别)?(排名|位列|位居|排|列|居|名列)$", "", base)
-    base = re.sub(r"(均|分别)$", "", base)
+    base = subjects.trim(re.sub(r"(均|分别)$", "", base))  # 考核连续三年位居 → 考核
     if base in ("", "降幅", "增幅", "成绩", "得分", "排名") or subjects.is_generic(base):
         source = prev_clause_rows or prev_rows
         if "均" in before and len(source) > 1:
