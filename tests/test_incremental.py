@@ -11,7 +11,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from dagster import DefaultScheduleStatus, DefaultSensorStatus, RunRequest, SkipReason, build_sensor_context
+from dagster import DefaultScheduleStatus, DefaultSensorStatus, RunRequest, build_sensor_context
 
 from assets.stages import TEXT_VERSION
 from tests.conftest import SAMPLES, copy_samples, count, make_defs, materialization_metadata, query, run_job

@@ -207,7 +207,6 @@ def _figures(sentence: str) -> list[Figure]:
                 out.append(Figure(a, b, a, n2, "名", "rank", "exact", sentence[a:b], scope))
             tail = tail[more.end():]
             more = _RANK_MORE.match(tail)
-            m_end = b
     out = [f for f in out if not any(a <= f.start < b and f.end <= b for a, b in ranges)]
     out.sort(key=lambda f: f.start)
     # 3.2个、2.7个百分点: a list shares its last figure's unit.
