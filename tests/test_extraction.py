@@ -328,3 +328,9 @@ def test_ranks_of_places_listed_with_respectively():
     ranks = {(r["region"], r["value"]) for r in rows if r["kind"] == "rank"}
     assert ranks == {("嘉兴市海盐县", 4), ("嘉兴市海宁市", 9)}
     assert all(r["subject"] == "群众安全感测评(全省)" for r in rows if r["kind"] == "rank")
+
+
+def test_a_verb_inside_a_long_subject_does_not_cut_it():
+    rows = run(DOC + "出台政法机关服务民营经济发展“15条措施”。去年在城区新建8个警务室。")
+    assert one(rows, "15条")["subject"] == "出台政法机关服务民营经济发展措施"
+    assert one(rows, "8个")["subject"] == "新建警务室"

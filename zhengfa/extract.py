@@ -573,8 +573,12 @@ def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: 
             # 审限内结案率等11个指标实现同比优化: the examples name the kind, the noun names the thing
             return after + _continuation(sentence, head, after)
         if verb:
-            # 去年在主城区新建8个标准街面警务站 → 新建标准街面警务站
-            return verb + after
+            head_part = subj[: len(subj) - len(verb)]
+            if len(head_part) <= 6 or head_part.startswith(("在", "于", "对", "向", "为", "从")):
+                # 去年在主城区新建8个标准街面警务站 → 新建标准街面警务站
+                return verb + after
+            # 出台政法机关护航高质量发展“20条措施” → …发展措施: the verb is not the governing one
+            return subj + after
     if re.fullmatch(r"[\u4e00-\u9fff]{1,3}[级类型]", subj) and prev_rows:
         # 建成示范村58个，其中省级6个、市级21个 → 省级示范村, 市级示范村
         noun = _drop_leading_verbs(prev_rows[-1].subject)
@@ -655,7 +659,7 @@ def _clause_object(clause: str) -> str:
     return t if len(t) <= 16 else ""
 
 
-_NOUN_CORE = ("n", "vn", "nz", "nt", "ns", "nr", "ng", "j", "i", "l", "x", "eng", "s", "k", "h")
+_NOUN_CORE = ("n", "vn", "nz", "nt", "ns", "nr", "ng", "j", "i", "l", "eng", "s", "k", "h")
 _MODIFIER = ("a", "an", "b", "v", "vd", "f")
 
 

@@ -77,6 +77,15 @@ def trim(text: str, place_names: list[str] = (), places: bool = True) -> str:
                 s = s[: m.start()]
         if s == before:
             break
+    return _balanced_quotes(s.strip())
+
+
+def _balanced_quotes(s: str) -> str:
+    """Drop a quote mark left open at either end (出台…发展“ → 出台…发展)."""
+    if s.endswith("“"):
+        s = s[:-1]
+    if s.startswith("”"):
+        s = s[1:]
     return s.strip()
 
 
