@@ -5,6 +5,8 @@ import os
 from pathlib import Path
 
 from dagster import (
+    DagsterRunStatus,
+    RunsFilter,
     AssetSelection,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -54,6 +56,12 @@ def make_raw_folder_sensor(raw_dir: Path | str | None = None):
         folder = Path(raw_dir) if raw_dir is not None else raw_dir_from_env()
         signature = folder_signature(folder)
         if signature == context.cursor:
+            failed = _last_run_failed(context)
+            if failed is not None:
+                # the run this sensor requested for the current folder failed: ask once more
+                # (the run key makes Dagster drop further requests for the same failed run)
+                return RunRequest(run_key=f"retry-{failed}",
+                                  tags={"zhengfa/trigger": "raw_folder_sensor", "zhengfa/retry_of": failed})
             return SkipReason(f"no change in {folder}")
         context.update_cursor(signature)
         # No run key: the cursor already deduplicates, and a folder can come back to an earlier
@@ -63,6 +71,16 @@ def make_raw_folder_sensor(raw_dir: Path | str | None = None):
                                 "zhengfa/folder_signature": signature[:16]})
 
     return raw_folder_sensor
+
+
+def _last_run_failed(context: SensorEvaluationContext) -> str | None:
+    """The id of this sensor's latest run when that run failed, else None."""
+    if context.instance is None:
+        return None
+    runs = context.instance.get_runs(filters=RunsFilter(tags={"zhengfa/trigger": "raw_folder_sensor"}), limit=1)
+    if runs and runs[0].status == DagsterRunStatus.FAILURE:
+        return runs[0].run_id
+    return None
 
 
 raw_folder_sensor = make_raw_folder_sensor()

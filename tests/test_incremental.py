@@ -316,3 +316,24 @@ def test_a_document_without_sections_or_figures_is_processed_once(tmp_path):
         batches = {s: len(StageStore(tmp_path / "wh", s).files()) for s in ("documents", "sections", "metrics")}
         assert job.execute_in_process(instance=instance).success
         assert {s: len(StageStore(tmp_path / "wh", s).files()) for s in batches} == batches
+
+
+def test_the_sensor_asks_again_once_when_its_run_failed(tmp_path):
+    from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunRequest, build_sensor_context
+
+    from assets.automation import make_raw_folder_sensor
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.txt").write_text("全区破获案件12起。", encoding="utf-8")
+    sensor = make_raw_folder_sensor(raw)
+    with DagsterInstance.ephemeral() as instance:
+        ctx = build_sensor_context(instance=instance)
+        assert isinstance(sensor(ctx), RunRequest)
+        cursor = ctx.cursor  # the folder signature the first evaluation recorded
+        # nothing changed and no failure: skip
+        assert not isinstance(sensor(build_sensor_context(instance=instance, cursor=cursor)), RunRequest)
+        instance.add_run(DagsterRun(job_name="ingest_job", run_id="f" * 32, status=DagsterRunStatus.FAILURE,
+                                    tags={"zhengfa/trigger": "raw_folder_sensor"}))
+        retry = sensor(build_sensor_context(instance=instance, cursor=cursor))
+        assert isinstance(retry, RunRequest) and retry.run_key == "retry-" + "f" * 32
