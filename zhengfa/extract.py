@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from zhengfa import data_files, regions, subjects
+from zhengfa import data_files, regions, subjects, where_when
 from zhengfa.clean import Cleaned
 from zhengfa.numbers import MULTIPLIERS, approx_words, figure_regex, is_chinese_numeral, parse_number, units
 from zhengfa.periods import EVENT_HEADING, Period, find_periods, period_before
@@ -98,6 +98,7 @@ class DocContext:
     publish_year: int | None
     area: set[str]  # county labels of the document's city, for street-level evidence
     national: bool = True
+    publish_month: int | None = None
 
     @property
     def label(self) -> str:
@@ -240,8 +241,10 @@ def _basis(text: str) -> str | None:
 # ---------------------------------------------------------------- context
 
 def _section_regions(doc: Cleaned, sections: list[Section], ctx: DocContext) -> dict[int, str]:
-    """Region label per section from the evidence inside it (districts, streets, stations)."""
+    """Region label per section from the evidence inside it (districts, streets, stations),
+    weighed against the document's own scope words (全省 in a provincial report's section)."""
     home = ctx.region
+    default = ctx.label
     evidence: dict[int, dict[str, float]] = {}
     home_units = [home] if home else []
     for s in sections:
@@ -249,9 +252,20 @@ def _section_regions(doc: Cleaned, sections: list[Section], ctx: DocContext) -> 
         score: dict[str, float] = {}
         mentions = regions.find_mentions(text)
         covered = {i for m in mentions for i in range(m.start, m.end)}
+        siblings = False
         for m, u in regions.resolve(mentions, home_units):
-            if home is None or u == home or regions.siblings_or_below(u, home):
+            if where_when.not_about(text, m):
+                continue  # a venue, an example, a comparison or a ranking's scope
+            if (home is None and not ctx.national) or u == home or (home is not None and regions.siblings_or_below(u, home)):
                 score[u.label] = score.get(u.label, 0) + 2
+                siblings = siblings or (home is not None and u != home and u.level == home.level)
+        if default and score and not siblings:
+            # 全省 in a provincial report's section that names a city speaks for the province,
+            # unless the section names another unit of the province's level (then its 全区 may be
+            # that district's); a section naming no place inherits its parent's region
+            own = where_when.scope_words(text, home)
+            if own:
+                score[default] = score.get(default, 0) + 2.0 * own
         if ctx.area:
             for pos, county in regions.find_towns(text, ctx.area):
                 if pos not in covered:  # 广水 the county, not 广水街道 again
@@ -264,7 +278,6 @@ def _section_regions(doc: Cleaned, sections: list[Section], ctx: DocContext) -> 
             agg = series.setdefault(s.series, {})
             for k, v in evidence[s.ord].items():
                 agg[k] = agg.get(k, 0) + v
-    default = ctx.label
     out: dict[int, str] = {}
     for s in sections:
         ev = evidence[s.ord]

@@ -13,10 +13,10 @@ from dataclasses import asdict
 from datetime import date
 
 from zhengfa import clean as clean_mod
-from zhengfa import regions
+from zhengfa import regions, where_when
 from zhengfa.extract import DocContext, _section_regions, achieved_figures, extract
-from zhengfa.periods import report_year
 from zhengfa.sections import Section, split_sections
+from zhengfa.sources import source_key
 
 _SENT = re.compile(r"[^。！？!?]+[。！？!?]?")
 
@@ -30,13 +30,18 @@ def _area(unit: regions.Unit | None) -> set[str]:
     return {unit.label} if unit.level == "county" else set()
 
 
-def document_context(cleaned: clean_mod.Cleaned) -> DocContext:
-    unit, _ = regions.document_region(cleaned.text, cleaned.title, cleaned.header)
-    publish_year = cleaned.publish_date.year if cleaned.publish_date else None
+def document_context(cleaned: clean_mod.Cleaned, source: dict | None = None
+                     ) -> tuple[DocContext, where_when.Where, where_when.PubDate | None, str]:
+    """Where and when a document reports on, from its text and its page's metadata."""
+    source = source or {}
+    title = source.get("title") or cleaned.title
+    where = where_when.decide_region(cleaned.text, title, cleaned.header, source, cleaned.outlet)
+    published, how = where_when.publish_date(source, cleaned.publish_date, cleaned.text)
     figure_sentences = [s for s in _SENT.findall(cleaned.text) if achieved_figures(s)]
-    ry = report_year(cleaned.text, publish_year, figure_sentences, cleaned.title)
-    national = unit is None and regions.is_national((cleaned.title or "") + cleaned.text)
-    return DocContext(unit, ry, publish_year, _area(unit), national)
+    ry = where_when.report_year(cleaned.text, published, figure_sentences, title)
+    ctx = DocContext(where.unit, ry, published.year if published else None, _area(where.unit), where.national,
+                     published.month if published else None)
+    return ctx, where, published, how
 
 
 def _val(x):
@@ -54,30 +59,38 @@ def _val(x):
 def _context_from_row(doc: dict) -> DocContext:
     label = _val(doc.get("region")) or ""
     unit = regions.units_by_label().get(label) if label not in (regions.NATIONAL, "") else None
-    pd_ = _val(doc.get("publish_date"))
-    py = int(str(pd_)[:4]) if pd_ else None
+    published = where_when.PubDate.parse(_val(doc.get("publish_date")))
     ry = _val(doc.get("report_year"))
     ry = int(ry) if ry is not None else None
-    return DocContext(unit, ry, py, _area(unit), label == regions.NATIONAL)
+    return DocContext(unit, ry, published.year if published else None, _area(unit), label == regions.NATIONAL,
+                      published.month if published else None)
 
 
 def _cleaned_from_row(doc: dict) -> clean_mod.Cleaned:
     text = doc["cleaned_text"]
     paras = [clean_mod.Paragraph(s, e, text[s:e], bool(c), bool(r)) for s, e, c, r in json.loads(doc["paragraphs"])]
-    pdate = date.fromisoformat(str(doc["publish_date"])[:10]) if _val(doc.get("publish_date")) else None
+    published = where_when.PubDate.parse(_val(doc.get("publish_date")))
+    pdate = date(published.year, published.month or 1, published.day or 1) if published else None
     return clean_mod.Cleaned(text, paras, _val(doc.get("title")), _val(doc.get("outlet")), pdate)
 
 
-def clean_stage(doc_id: str, text: str) -> dict:
+def clean_stage(doc_id: str, text: str, source: dict | None = None) -> dict:
+    """`source`: the page's line of sources.jsonl (url, published, outlet, title), if any."""
+    source = source or {}
     cleaned = clean_mod.clean(text)
-    ctx = document_context(cleaned)
+    ctx, where, published, how = document_context(cleaned, source)
     return {
         "doc_id": doc_id,
-        "title": cleaned.title,
-        "outlet": cleaned.outlet,
-        "publish_date": cleaned.publish_date.isoformat() if cleaned.publish_date else None,
+        "source_key": source_key(source),
+        "url": source.get("url"),
+        "title": source.get("title") or cleaned.title,
+        "outlet": source.get("outlet") or cleaned.outlet,
+        "publish_date": published.iso() if published else None,
+        "publish_date_from": how or None,
         "report_year": ctx.report_year,
         "region": ctx.label,
+        "region_confidence": round(where.confidence, 3),
+        "region_evidence": where.evidence_json(),
         "cleaned_text": cleaned.text,
         "paragraphs": json.dumps([[p.start, p.end, int(p.caption), int(p.repeated)] for p in cleaned.paragraphs]),
         "n_paragraphs": len(cleaned.paragraphs),
@@ -138,8 +151,8 @@ def metric_stage(doc: dict, section_rows: list[dict]) -> list[dict]:
     return rows
 
 
-def process_text(doc_id: str, text: str) -> dict:
-    """All text stages on one decoded document."""
-    doc = clean_stage(doc_id, text)
+def process_text(doc_id: str, text: str, source: dict | None = None) -> dict:
+    """All text stages on one decoded document (`source`: its sources.jsonl metadata)."""
+    doc = clean_stage(doc_id, text, source)
     sections = section_stage(doc)
     return {"document": doc, "sections": sections, "metrics": metric_stage(doc, sections)}
