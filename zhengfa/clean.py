@@ -101,8 +101,12 @@ def clean(raw: str) -> Cleaned:
     kept: list[str] = []
     header_lines: list[str] = []
     in_block = False
+    banner_end = _banner_end(lines)
     for i, line in enumerate(lines):
         if not line:
+            continue
+        if i < banner_end:
+            removed += 1  # the site's name, slogan and menus above its navigation trail
             continue
         header = i < 15
         if header and _is_meta_line(line):
@@ -112,7 +116,7 @@ def clean(raw: str) -> Cleaned:
                 outlet = m.group(1)
             elif not outlet:
                 before = _DATE.split(line)[0].strip()
-                if 1 < len(before) <= 12 and _CJK.search(before):
+                if 1 < len(before) <= 12 and _CJK.search(before) and not _META_HINT.search(before.split()[-1]):
                     outlet = before.split()[-1]
             header_lines.append(line)
             removed += 1
@@ -132,9 +136,9 @@ def clean(raw: str) -> Cleaned:
             m = _SOURCE.search(line)
             if m and len(line) < 60:
                 outlet = m.group(1)
-        if any(rx.search(line) for rx in drop):
-            if header:
-                header_lines.append(line)
+        if any(rx.search(line) for rx in drop) or _is_menu(line):
+            if header and _BYLINE.search(line):
+                header_lines.append(line)  # a source or byline: weak evidence of place
             removed += 1
             continue
         for rx in strip:
@@ -158,6 +162,42 @@ def clean(raw: str) -> Cleaned:
     title = _title(paragraphs)
     return Cleaned("\n".join(p.text for p in paragraphs), paragraphs, title, outlet, publish_date, removed,
                    "\n".join(header_lines))
+
+
+_MENU_SEP = re.compile(r"\s*[|｜]\s*")
+_TRAIL = re.compile(r"(当前位置|您的位置|你在|所在位置|首页|首頁)\s*[:：]?\s*\S{0,12}\s*[>›»]|\S{1,10}\s*[>›»]\s*\S{1,10}")
+_BYLINE = re.compile(r"(来源|來源|作者|记者|記者|通讯员|本报|报导|报道|讯|電|电)")
+
+
+def _is_menu(line: str) -> bool:
+    """A row of site menu links (首页 | 时政 | 民生 | 视频): several short items and no prose."""
+    items = [x for x in _MENU_SEP.split(line) if x]
+    if len(items) < 4 or re.search(r"[。，；]", line):
+        return False
+    with_digits = sum(bool(re.search(r"\d", x)) for x in items)
+    return with_digits < 2 and sum(len(x) for x in items) / len(items) <= 10
+
+
+def _banner_end(lines: list[str]) -> int:
+    """Index just past the site's navigation trail or menu near the top of a page (当前位置:首页 >
+    …, 首页 | 时政 | …): it and the short lines above it are the site's banner. 0 when there is none."""
+    end = -1
+    for i, line in enumerate(lines[:16]):
+        if not line:
+            continue
+        if _TRAIL.search(line) and len(line) <= 60 and "。" not in line:
+            end = i
+            break  # the trail comes last, just above the title
+        if _is_menu(line):
+            end = i
+        elif len(line) > 60 or "。" in line:
+            break  # prose: the article has begun
+    if end < 0:
+        return 0
+    above = [ln for ln in lines[:end] if ln and not _is_menu(ln)]
+    if len(above) > 6 or any(len(ln) > 80 or "。" in ln for ln in above):
+        return 0
+    return end + 1
 
 
 def _join_broken(lines: list[str]) -> list[str]:
