@@ -99,6 +99,14 @@ class DocContext:
     area: set[str]  # county labels of the document's city, for street-level evidence
     national: bool = True
     publish_month: int | None = None
+    term_start: int | None = None  # first year of the congress term a work report speaks for
+
+    def periods(self, text: str):
+        return find_periods(text, self.report_year, self.publish_year, self.publish_month, self.term_start)
+
+    def period_before(self, text: str, default: Period) -> Period:
+        return period_before(text, len(text), self.report_year, self.publish_year, default, self.publish_month,
+                             self.term_start)
 
     @property
     def label(self) -> str:
@@ -309,10 +317,25 @@ def _level(label: str) -> str:
 
 
 def _section_period(s: Section, ctx: DocContext) -> Period:
-    hits = [h for h in find_periods(s.heading, ctx.report_year, ctx.publish_year) if not h.weak]
-    if hits and s.kind not in ("lead", "title") and not EVENT_HEADING.search(s.heading):
+    """A heading's period governs its section (2022年平安成绩单, 过去五年工作回顾), unless the
+    heading is a statement with its own figure, a title, or names an event."""
+    hits = [h for h in ctx.periods(s.heading) if not h.weak]
+    if hits and s.kind not in ("lead", "title") and not EVENT_HEADING.search(s.heading) \
+            and not achieved_figures(s.heading):
         return hits[-1].period
     return (ctx.report_year, ctx.report_year)
+
+
+def _topic_period(sentence: str, ctx: DocContext) -> Period | None:
+    """A period phrase that opens a sentence as its topic (五年来，… / 2023年，…) governs the
+    whole sentence, and a paragraph it opens."""
+    first = re.split(r"[,，:：;；]", sentence, maxsplit=1)[0]
+    if len(first) == len(sentence):
+        return None
+    hits = [h for h in ctx.periods(first) if not h.weak]
+    if not hits or achieved_figures(first):
+        return None
+    return hits[-1].period
 
 
 # ---------------------------------------------------------------- rows
@@ -331,11 +354,14 @@ def extract(doc: Cleaned, sections: list[Section], ctx: DocContext,
         region = sec_region.get(sec.ord) if sec else ctx.label
         region = _paragraph_region(para.text, region, ctx) if para.caption else region
         default_period = _section_period(sec, ctx) if sec else (ctx.report_year, ctx.report_year)
-        for sm in _SENTENCE.finditer(para.text):
+        for k, sm in enumerate(_SENTENCE.finditer(para.text)):
             sentence = sm.group()
             if not sentence.strip():
                 continue
-            rows = _sentence_metrics(sentence, region, default_period, ctx)
+            topic = _topic_period(sentence.strip(), ctx)
+            if topic and k == 0:
+                default_period = topic  # 五年来，… opening a paragraph speaks for all of it
+            rows = _sentence_metrics(sentence, region, topic or default_period, ctx)
             for r in rows:
                 r.char_start += para.start + sm.start()
                 r.char_end += para.start + sm.start()
@@ -439,7 +465,7 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
         adjacent = gi > 0 and prev_end == head.num_start  # 3个31人
         reset = max((mm.end() for mm in _RESET_BREAK.finditer(sentence, 0, head.start)), default=0)
         period_text = sentence[reset:head.start]
-        period = period_before(period_text, len(period_text), ctx.report_year, ctx.publish_year, default_period)
+        period = ctx.period_before(period_text, default_period)
         if re.search(r"同期", period_text) and prev_rows:
             period = (prev_rows[0].period_start, prev_rows[0].period_end)
         basis_text = sentence[cut:head.start]

@@ -59,8 +59,22 @@ class PeriodHit:
     weak: bool
 
 
-def find_periods(text: str, report_year: int | None, publish_year: int | None) -> list[PeriodHit]:
-    """Every period phrase in `text`, resolved to (start year, end year)."""
+def months_start(n: int, report_year: int | None, publish_year: int | None, publish_month: int | None) -> int | None:
+    """The year a run of `n` months began (连续14个月), the run ending with the latest month the
+    report covers: the month before publication in a report on its own year, else December."""
+    if report_year is None:
+        return None
+    if publish_year == report_year and publish_month:
+        end = report_year * 12 + publish_month - 2  # months counted from 0; the month before
+    else:
+        end = report_year * 12 + 11
+    return (end - (n - 1)) // 12
+
+
+def find_periods(text: str, report_year: int | None, publish_year: int | None,
+                 publish_month: int | None = None, term_start: int | None = None) -> list[PeriodHit]:
+    """Every period phrase in `text`, resolved to (start year, end year). `term_start`: first
+    year of the people's congress term a report speaks for (本届以来), when known."""
     py = publish_year or report_year
     hits: list[PeriodHit] = []
     taken: list[tuple[int, int]] = []
@@ -69,7 +83,8 @@ def find_periods(text: str, report_year: int | None, publish_year: int | None) -
             if any(a < m.end() and m.start() < b for a, b in taken):
                 continue
             groups = [g for g in m.groups() if g]
-            env = {"RY": report_year, "PY": py}
+            env = {"RY": report_year, "PY": py,
+                   "TS": term_start if term_start is not None else (report_year - 4 if report_year else None)}
             years = [int(g) for g in groups if g.isdigit() and len(g) == 4]
             if years:
                 env["Y"] = years[0]
@@ -87,6 +102,8 @@ def find_periods(text: str, report_year: int | None, publish_year: int | None) -
             if counts:
                 n = parse_number(counts[0])
                 env["N"] = int(n) if n else None
+                if env["N"]:
+                    env["MS"] = months_start(env["N"], report_year, publish_year, publish_month)
             start_expr, end_expr = rule.start, rule.end
             if publish_year is None:
                 # no publish date: relative years (去年, 今年) are read as the report year itself
@@ -101,10 +118,11 @@ def find_periods(text: str, report_year: int | None, publish_year: int | None) -
     return hits
 
 
-def period_before(text: str, pos: int, report_year, publish_year, default: Period) -> Period:
+def period_before(text: str, pos: int, report_year, publish_year, default: Period,
+                  publish_month: int | None = None, term_start: int | None = None) -> Period:
     """The period in force at `pos` of a clause group: the last strong phrase before it, else a
     weak one (先后), else `default`. 同期 keeps the default (the period already in force)."""
-    hits = find_periods(text[:pos], report_year, publish_year)
+    hits = find_periods(text[:pos], report_year, publish_year, publish_month, term_start)
     strong = [h for h in hits if not h.weak]
     # a weak phrase (先后) speaks only for its own clause
     last_break = max((m.end() for m in re.finditer(r"[,，;；:：]", text[:pos])), default=0)
@@ -119,26 +137,3 @@ def period_before(text: str, pos: int, report_year, publish_year, default: Perio
     if weak:
         return weak[-1].period
     return default
-
-
-def report_year(text: str, publish_year: int | None, figure_sentences: list[str], title: str | None = None) -> int | None:
-    """The year a document reports on: the year most figures are stated for, with the title's
-    year and the other years named in the text as lighter votes."""
-    votes: Counter = Counter()
-    for s in figure_sentences:
-        for h in find_periods(s, None, publish_year):
-            if h.period[1] is not None and not h.weak:
-                votes[h.period[1]] += 1
-    if title and not EVENT_HEADING.search(title):
-        for h in find_periods(title, None, publish_year):
-            if h.period[1] is not None and not h.weak:
-                votes[h.period[1]] += 1.5
-    for m in re.finditer(r"((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月\s*\d{1,2}\s*日)", text):
-        if not _BASELINE_BEFORE.search(text[max(0, m.start() - 3):m.start()]):
-            votes[int(m.group(1))] += 0.25
-    if votes:
-        return votes.most_common(1)[0][0]
-    years = Counter(int(y) for y in re.findall(r"((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月\s*\d{1,2}\s*日)", text))
-    if years:
-        return years.most_common(1)[0][0]
-    return publish_year

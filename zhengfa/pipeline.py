@@ -40,7 +40,7 @@ def document_context(cleaned: clean_mod.Cleaned, source: dict | None = None
     figure_sentences = [s for s in _SENT.findall(cleaned.text) if achieved_figures(s)]
     ry = where_when.report_year(cleaned.text, published, figure_sentences, title)
     ctx = DocContext(where.unit, ry, published.year if published else None, _area(where.unit), where.national,
-                     published.month if published else None)
+                     published.month if published else None, where_when.term_start(cleaned.text, ry))
     return ctx, where, published, how
 
 
@@ -63,7 +63,7 @@ def _context_from_row(doc: dict) -> DocContext:
     ry = _val(doc.get("report_year"))
     ry = int(ry) if ry is not None else None
     return DocContext(unit, ry, published.year if published else None, _area(unit), label == regions.NATIONAL,
-                      published.month if published else None)
+                      published.month if published else None, where_when.term_start(doc["cleaned_text"], ry))
 
 
 def _cleaned_from_row(doc: dict) -> clean_mod.Cleaned:

@@ -109,6 +109,26 @@ def publish_date(source: dict | None, page_date, text: str) -> tuple[PubDate | N
     return None, ""
 
 
+_SESSION = re.compile(r"第[一二三四五六七八九十]+届[^。\n]{0,30}?第([一二三四五六七])次(?:全体)?会议")
+
+
+def term_start(text: str, report_year: int | None) -> int | None:
+    """First year of the people's congress term a work report speaks for (本届以来). Sessions
+    meet once a year, so a report to the k-th session (k ≥ 2) of a term reviews the years from
+    report_year - k + 2; a report to a term's first session reviews the whole previous five-year
+    term."""
+    if report_year is None:
+        return None
+    m = _SESSION.search(text[:400])
+    if m:
+        from zhengfa.numbers import parse_number
+
+        k = int(parse_number(m.group(1)) or 1)
+        if k >= 2:
+            return report_year - k + 2
+    return report_year - 4
+
+
 # ---------------------------------------------------------------- region cues
 @dataclass
 class Evidence:
