@@ -21,6 +21,7 @@ from zhengfa.sections import Section
 _SENTENCE = re.compile(r"[^。！？!?…]+(?:[。！？!?]|…+)?")
 _CLAUSE_BREAK = re.compile(r"[,，;；:：]|——")
 _RESET_BREAK = re.compile(r"[;；]")
+_SUBSET_LEAD = re.compile(r"^(其中|这其中|当中)")
 _LIST_JOIN = re.compile(r"^\s*(?:、|和|及|与|以及|,)\s*$")
 _RANK = re.compile(
     r"(?P<scope>全[国省市区县州]|本[省市区县])(?P<extra>[\u4e00-\u9fff]{0,6}?)(?:排名|排|位列|位居|列|居)?"
@@ -327,13 +328,12 @@ def _section_period(s: Section, ctx: DocContext) -> Period:
 
 
 def _topic_period(sentence: str, ctx: DocContext) -> Period | None:
-    """A period phrase that opens a sentence as its topic (五年来，… / 2023年，…) governs the
-    whole sentence, and a paragraph it opens."""
-    first = re.split(r"[,，:：;；]", sentence, maxsplit=1)[0]
-    if len(first) == len(sentence):
-        return None
-    hits = [h for h in ctx.periods(first) if not h.weak]
-    if not hits or achieved_figures(first):
+    """A period phrase stated before a sentence's first figure (五年来，… / 报告显示，2023年，…)
+    is its topic: it governs the whole sentence, across semicolons, and a paragraph it opens."""
+    figs = achieved_figures(sentence)
+    lead = sentence[:figs[0].start] if figs else sentence
+    hits = [h for h in ctx.periods(lead) if not h.weak]
+    if not hits or (not figs and not re.search(r"[,，:：]", sentence)):
         return None
     return hits[-1].period
 
@@ -354,6 +354,7 @@ def extract(doc: Cleaned, sections: list[Section], ctx: DocContext,
         region = sec_region.get(sec.ord) if sec else ctx.label
         region = _paragraph_region(para.text, region, ctx) if para.caption else region
         default_period = _section_period(sec, ctx) if sec else (ctx.report_year, ctx.report_year)
+        previous: Period | None = None
         for k, sm in enumerate(_SENTENCE.finditer(para.text)):
             sentence = sm.group()
             if not sentence.strip():
@@ -361,7 +362,11 @@ def extract(doc: Cleaned, sections: list[Section], ctx: DocContext,
             topic = _topic_period(sentence.strip(), ctx)
             if topic and k == 0:
                 default_period = topic  # 五年来，… opening a paragraph speaks for all of it
+            if topic is None and previous and _SUBSET_LEAD.match(sentence.strip()):
+                topic = previous  # 其中，…: a part of what the sentence before counted, in its period
             rows = _sentence_metrics(sentence, region, topic or default_period, ctx)
+            if rows:
+                previous = (rows[-1].period_start, rows[-1].period_end)
             for r in rows:
                 r.char_start += para.start + sm.start()
                 r.char_end += para.start + sm.start()

@@ -408,7 +408,9 @@ def report_year(text: str, publish: PubDate | None, figure_sentences: list[str],
     for s in figure_sentences:
         for h in find_periods(s, None, py):
             if h.period[1] is not None and not h.weak:
-                votes[h.period[1]] += 1
+                # figures for 今年 in a page published that year: a report on that year so far
+                this_year = py is not None and h.period == (py, py) and not re.search(r"\d", s[h.start:h.end])
+                votes[h.period[1]] += 1.5 if this_year else 1
     if title and not EVENT_HEADING.search(title):
         for h in find_periods(title, None, py):
             if h.period[1] is not None and not h.weak:
