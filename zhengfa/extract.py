@@ -481,7 +481,8 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
             place_labels, consumed = [], 0  # 随县、广水新建…: a figure over several areas belongs to their parent
         row_region = region
         if not place_labels:
-            row_region = _clause_region(sentence[:head.start], region, anchor)
+            row_region = _clause_region(sentence[:head.start], region, anchor, ctx.national and ctx.region is None,
+                                        head.rank_scope is not None)
         kind, sign, basis = _kind(head, before, basis_text, group)
         if kind == "change" and basis is None and last_basis and not re.search(r"[;；]", sentence[last_basis_pos:head.start]):
             basis = last_basis  # 刑事警情同比下降9.7%，治安警情下降5.2%: the baseline carries over
@@ -539,26 +540,55 @@ def trimmed_lead(text: str) -> str:
     return subjects.trim(text, places=False) if text else text
 
 
-def _clause_region(prefix: str, region: str, anchor) -> str:
-    """A sibling or sub-area named earlier in the sentence takes the figure (湖里刑事警情…);
-    several different areas named together leave it to their common parent (the section's)."""
-    if anchor is None:
+def _clause_region(prefix: str, region: str, anchor, national: bool = False, rank: bool = False) -> str:
+    """The area a figure's own words name: a sibling or sub-area named in its clause, else in its
+    part of the sentence (since the last semicolon), else anywhere before it in the sentence
+    (湖里刑事警情…), the narrowest first; several different areas named together leave it to
+    their common parent (the section's). In a county's report, 全市 in the figure's clause is its
+    city and 全省 its province. In a national report any place named there takes the figure
+    (如浙江省…, 以广东省为例，该省…), except a venue."""
+    if anchor is None and not national:
         return region
-    found = regions.resolve(regions.find_mentions(prefix), [anchor])
-    named = []
-    for m, u in found:
-        tail = prefix[m.end:m.end + 2]
+    clause_start = max((m.end() for m in re.finditer(r"[,，;；:：]", prefix)), default=0)
+    part_start = max((m.end() for m in _RESET_BREAK.finditer(prefix)), default=0)
+    if anchor is not None and not rank:
+        above = where_when.scope_above(prefix[clause_start:], anchor)
+        if above is not None:
+            return above.label
+    for start in (clause_start, part_start, 0):
+        named = _named_areas(prefix, start, anchor)
+        if named:
+            if named[-1] is None:
+                return region
+            distinct = {n for n in named if n}
+            return named[-1] if len(distinct) == 1 else region
+    return region
+
+
+def _named_areas(prefix: str, start: int, anchor) -> list[str | None]:
+    """Areas named in prefix[start:] that may take a figure: labels, None for the anchor itself
+    or an area above it."""
+    text = prefix[start:]
+    mentions = regions.find_mentions(text)
+    context = [anchor] if anchor else [u for _, u in regions.resolve(mentions, [])]
+    found = regions.resolve(mentions, context)
+    named: list[str | None] = []
+    for k, (m, u) in enumerate(found):
+        tail = text[m.end:m.end + 2]
         if tail.startswith(("经验", "网", "日报", "方特", "模式", "特色", "样板", "品牌")):
             continue  # 厦门经验, 厦门网: the name qualifies something else
-        if u == anchor or regions.is_within(anchor, u):
-            named.append(None)
+        if where_when.not_about(text, m) == "venue":
             continue
-        if regions.siblings_or_below(u, anchor) and not (anchor.level == "county" and u.level != "county"):
+        nxt = found[k + 1] if k + 1 < len(found) else None
+        if nxt and nxt[0].start == m.end and regions.is_within(nxt[1], u):
+            continue  # 四川省成都市: the province only qualifies the city
+        if anchor is None:
             named.append(u.label)
-    if not named or named[-1] is None:
-        return region
-    distinct = {n for n in named if n}
-    return named[-1] if len(distinct) == 1 else region
+        elif u == anchor or regions.is_within(anchor, u):
+            named.append(None)
+        elif regions.siblings_or_below(u, anchor) and not (anchor.level == "county" and u.level != "county"):
+            named.append(u.label)
+    return named
 
 
 def _kind(head: Figure, before: str, basis_text: str, group: list[Figure]) -> tuple[str, int, str | None]:

@@ -220,6 +220,28 @@ def scope_words(text: str, unit: Unit | None) -> int:
     return len(_LEVEL_WORDS[unit.level].findall(text))
 
 
+_ABOVE = {"city": re.compile(r"全市(?!第|首|前|排名|范围内第)"), "province": re.compile(r"全省(?!第|首|前|排名|范围内第)")}
+_RANK_BEFORE = re.compile(r"(居|列|位居|位列|排名|排|位于|在|占)$")
+
+
+def scope_above(clause: str, anchor: Unit) -> Unit | None:
+    """The area above `anchor` that a figure's clause speaks for: 全市 in a county's report (its
+    city; a county-level city says 全市 of itself), 全省 in a county's or city's (its province).
+    Rank scopes (位列全市第二) do not count."""
+    for level in ("city", "province"):
+        if level == "city" and (anchor.level != "county" or anchor.name.endswith("市")):
+            continue
+        if level == "province" and anchor.level == "province":
+            continue
+        for m in _ABOVE[level].finditer(clause):
+            if _RANK_BEFORE.search(clause[max(0, m.start() - 2):m.start()]) or m.end() >= len(clause.rstrip()):
+                continue  # 位列全市第二, 占全市的, 降幅全市第一: a rank's or a share's scope
+            up = [a for a in regions._ancestors(anchor) if a.level == level]
+            if up:
+                return up[0]
+    return None
+
+
 def level_counts(text: str) -> Counter:
     """How often the text speaks at each level (全省 / 全市 / 全县, 全区) and nationally (全国)."""
     c = Counter({lvl: len(rx.findall(text)) for lvl, rx in _LEVEL_WORDS.items()})
