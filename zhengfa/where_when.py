@@ -411,6 +411,8 @@ def decide_region(text: str, title: str | None, header: str = "", source: dict |
             and national >= w["national_min"] and national > best_score * w["national_over_local"]:
         conf = national / (national + best_score)
         return Where(None, True, conf, evidence, "; ".join(reason_bits + ["national actors or 全国 outweigh local cues"]))
+    if best is None:
+        return Where(None, False, 0.0, evidence, "; ".join(reason_bits + ["national cues too weak, no place named"]))
     others = sorted((score(u) for u in support if u != best and not regions.is_within(best, u)), reverse=True)
     runner = others[0] if others else 0.0
     conf = best_score / (best_score + runner + (national if national else 0)) if best_score else 0.0
