@@ -19,7 +19,7 @@ from dagster import (
 )
 
 from resources import RawCorpus, Segmenter, Warehouse
-from zhengfa import ingest, pipeline
+from zhengfa import ingest, pipeline, sources
 from zhengfa.store import StageStore, write_parquet_atomic, writer_lock
 
 POOL = "zhengfa_warehouse"
@@ -40,7 +40,8 @@ DECODE_VERSION = _version("zhengfa/decode.py", "zhengfa/ingest.py")
 # The text stages depend on these modules and the data files; storage and scanning code does not
 # change what they produce.
 TEXT_VERSION = _version(*(f"zhengfa/{m}.py" for m in ("clean", "sections", "numbers", "periods", "regions",
-                                                       "subjects", "extract", "pipeline", "data_files")),
+                                                       "subjects", "extract", "pipeline", "data_files",
+                                                       "where_when", "sources")),
                         "resources/data/*")
 
 
@@ -55,6 +56,55 @@ def manifest_path(warehouse: Warehouse) -> Path:
 def read_manifest(warehouse: Warehouse) -> pd.DataFrame:
     p = manifest_path(warehouse)
     return pd.read_parquet(p) if p.exists() else pd.DataFrame(columns=ingest.MANIFEST_COLUMNS)
+
+
+def sources_path(warehouse: Warehouse, name: str = "sources") -> Path:
+    """The page metadata read from the raw folder's sources.jsonl ('sources'), and the lines
+    that could not be used ('source_problems')."""
+    return warehouse.path / "parquet" / "manifest" / f"{name}.parquet"
+
+
+SOURCE_COLUMNS = ["file", "line", "url", "published", "outlet", "title", "source_key"]
+PROBLEM_COLUMNS = ["line", "file", "reason", "text"]
+
+
+def read_sources_table(warehouse: Warehouse, name: str = "sources") -> pd.DataFrame:
+    p = sources_path(warehouse, name)
+    cols = SOURCE_COLUMNS if name == "sources" else PROBLEM_COLUMNS
+    return pd.read_parquet(p) if p.exists() else pd.DataFrame(columns=cols)
+
+
+def document_sources(warehouse: Warehouse) -> dict[str, dict]:
+    """doc_id → the metadata of its first accepted file (url, published, outlet, title)."""
+    m = read_manifest(warehouse)
+    src = read_sources_table(warehouse)
+    if m.empty or src.empty:
+        return {}
+    by_file = {r["file"]: r for r in src.to_dict("records")}
+    out = {}
+    for r in m[m["status"] == "accepted"].itertuples(index=False):
+        meta = by_file.get(str(r.path).replace("\\", "/"))
+        if meta is not None and r.doc_id not in out:
+            out[r.doc_id] = {k: (meta.get(k) if isinstance(meta.get(k), str) else None) for k in sources.FIELDS}
+    return out
+
+
+def _scan_sources(raw_dir: Path, manifest: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """sources.jsonl as a table, and its unusable lines (malformed, or naming no file here)."""
+    entries, issues = sources.read_sources(raw_dir)
+    present = set(manifest["path"].astype(str).str.replace("\\", "/", regex=False))
+    rows = []
+    problems = [dict(line=i.line, file=i.file, reason=i.reason, text=i.text) for i in issues]
+    for file, meta in entries.items():
+        if file not in present:
+            problems.append(dict(line=meta["line"], file=file, text="",
+                                 reason="names a file that is not in the raw folder"))
+            continue
+        rows.append({"file": file, "line": meta["line"], **{k: meta.get(k) for k in sources.FIELDS},
+                     "source_key": sources.source_key(meta)})
+    table = pd.DataFrame(rows, columns=SOURCE_COLUMNS).astype({"line": "Int64"})
+    probs = pd.DataFrame(problems, columns=PROBLEM_COLUMNS).sort_values("line", kind="stable").astype({"line": "Int64"})
+    return table, probs
 
 
 def live_doc_ids(warehouse: Warehouse) -> list[str]:
@@ -100,12 +150,17 @@ def raw_documents(context: AssetExecutionContext, config: StageConfig, corpus: R
         store.compact(DECODE_VERSION, live_now, min_files=COMPACT_AT)
         if not scan.events.empty:
             StageStore(warehouse.path, "file_events").write(scan.events.assign(code_version="events"))
+        source_table, source_problems = _scan_sources(corpus.path, scan.manifest)
+        write_parquet_atomic(source_table, sources_path(warehouse))
+        write_parquet_atomic(source_problems, sources_path(warehouse, "source_problems"))
         write_parquet_atomic(scan.manifest, manifest_path(warehouse))
     m = scan.manifest
     counts = m["status"].value_counts().to_dict()
     seen = len(m)
     accounted = sum(counts.get(k, 0) for k in ("accepted", "duplicate", "rejected", "skipped"))
     context.log.info(f"scanned {seen} files: {counts}; newly decoded {len(scan.decoded)}")
+    for p in source_problems.itertuples(index=False):
+        context.log.warning(f"{sources.SOURCES_FILE} line {p.line}: {p.reason}")
     return MaterializeResult(
         metadata={
             "dagster/row_count": seen,
@@ -115,6 +170,8 @@ def raw_documents(context: AssetExecutionContext, config: StageConfig, corpus: R
             "rejected": counts.get("rejected", 0),
             "skipped": counts.get("skipped", 0),
             "newly_decoded": len(scan.decoded),
+            "pages_with_metadata": len(source_table),
+            "metadata_lines_unusable": len(source_problems),
             "events": MetadataValue.json(scan.events["event"].value_counts().to_dict() if not scan.events.empty else {}),
             "raw_dir": str(corpus.path),
             "preview": _preview(m, ["file_name", "status", "reason", "size", "doc_id"]),
@@ -136,22 +193,26 @@ def _with_markers(df: pd.DataFrame, todo: list[str], id_column: str) -> pd.DataF
     return df
 
 
-def _todo(store: StageStore, live: list[str], full_refresh: bool) -> list[str]:
+def _todo(store: StageStore, live: list[str], keys: dict[str, str], full_refresh: bool) -> list[str]:
     if full_refresh:
         return live
-    done = store.done(TEXT_VERSION)
-    return [d for d in live if d not in done]
+    done = store.done_keys(TEXT_VERSION)
+    return [d for d in live if (d, keys.get(d, "")) not in done]
 
 
 def _run_stage(context, warehouse: Warehouse, config: StageConfig, stage: str, fn) -> tuple[pd.DataFrame, int, int]:
-    """Process the live documents missing from `stage`'s store; fn(todo ids) → rows DataFrame."""
+    """Process the live documents missing from `stage`'s store (or stored with other page
+    metadata); fn(todo ids, metadata by id) → rows DataFrame."""
     with writer_lock(warehouse.path):
         live = live_doc_ids(warehouse)
+        meta = document_sources(warehouse)
+        keys = {d: sources.source_key(m) for d, m in meta.items()}
         store = StageStore(warehouse.path, stage)
-        todo = _todo(store, live, config.full_refresh)
-        df = fn(todo) if todo else pd.DataFrame()
+        todo = _todo(store, live, keys, config.full_refresh)
+        df = fn(todo, meta) if todo else pd.DataFrame()
         if not df.empty:
             df["code_version"] = TEXT_VERSION
+            df["source_key"] = df["doc_id"].map(keys).fillna("").astype("string")
             store.write(df)
         compacted = store.compact(TEXT_VERSION, set(live), min_files=COMPACT_AT)
     if compacted:
@@ -170,9 +231,10 @@ def _run_stage(context, warehouse: Warehouse, config: StageConfig, stage: str, f
                 "document metadata: title, outlet, publish date, region, report year.",
 )
 def cleaned_documents(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse) -> MaterializeResult:
-    def work(todo):
+    def work(todo, meta):
         raw = StageStore(warehouse.path, "raw").read(DECODE_VERSION, todo)
-        return pd.DataFrame([pipeline.clean_stage(r.doc_id, r.text) for r in raw.itertuples(index=False)])
+        return pd.DataFrame([pipeline.clean_stage(r.doc_id, r.text, meta.get(r.doc_id))
+                             for r in raw.itertuples(index=False)])
 
     df, n_new, n_live = _run_stage(context, warehouse, config, "documents", work)
     return MaterializeResult(metadata={
@@ -190,7 +252,7 @@ def cleaned_documents(context: AssetExecutionContext, config: StageConfig, wareh
                 "region each section is about (from the place, street and station names inside it).",
 )
 def document_sections(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse) -> MaterializeResult:
-    def work(todo):
+    def work(todo, meta):
         docs = StageStore(warehouse.path, "documents").read(TEXT_VERSION, todo)
         rows = [row for d in docs.to_dict("records") for row in pipeline.section_stage(d)]
         return _with_markers(pd.DataFrame(rows), todo, "section_id")
@@ -215,7 +277,7 @@ def metric_mentions(context: AssetExecutionContext, config: StageConfig, warehou
                     segmenter: Segmenter) -> MaterializeResult:
     segmenter.warm()
 
-    def work(todo):
+    def work(todo, meta):
         docs = StageStore(warehouse.path, "documents").read(TEXT_VERSION, todo)
         secs = StageStore(warehouse.path, "sections").read(TEXT_VERSION, todo)
         if not secs.empty:

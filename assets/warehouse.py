@@ -20,12 +20,13 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 from sqlglot import exp
 
-from assets.stages import POOL, DECODE_VERSION, TEXT_VERSION, metric_mentions, read_manifest
+from assets.stages import POOL, DECODE_VERSION, TEXT_VERSION, metric_mentions, read_manifest, read_sources_table
 from resources import Warehouse
 from zhengfa.store import StageStore, writer_lock
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "dbt_like_sql"
-TABLES = ["documents", "sections", "metrics", "rejected_documents", "duplicate_files", "file_events"]
+TABLES = ["documents", "sections", "metrics", "rejected_documents", "duplicate_files", "file_events",
+          "source_problems"]
 METRIC_COLUMNS = ["metric_id", "source_file", "doc_id", "section_id", "kind", "value", "unit", "approx", "basis",
                   "subject", "indicator", "region", "period_start", "period_end", "quote", "sentence",
                   "char_start", "char_end", "in_caption", "in_repeated"]
@@ -46,15 +47,26 @@ _CHECKS = [
                    description="each duplicate name points to a stored document with the same content"),
     AssetCheckSpec("known_event_kinds", asset="file_events",
                    description="events are added, changed, renamed or removed"),
+    AssetCheckSpec("region_coverage", asset="documents",
+                   description="share of documents with a region (unknown regions listed)"),
+    AssetCheckSpec("low_confidence_regions", asset="documents",
+                   description="documents whose region the cues did not settle clearly (confidence < 0.6), with their evidence"),
+    AssetCheckSpec("period_coverage", asset="metrics", description="share of metrics with a period"),
+    AssetCheckSpec("periods_well_formed", asset="metrics",
+                   description="no half-open period and no period that starts after it ends"),
+    AssetCheckSpec("metadata_lines_usable", asset="source_problems",
+                   description="every line of sources.jsonl is usable (problems listed with line number and reason)"),
 ]
+LOW_CONFIDENCE = 0.6
 
 
 _STR, _INT, _TS = "string", "Int64", "datetime64[us, UTC]"
 # Column types of the warehouse tables, so a table has the same schema whether it has rows or not
 # (an empty or all-null pandas column would otherwise become a DuckDB column of type NULL).
 SCHEMAS: dict[str, dict[str, str]] = {
-    "documents": {"doc_id": _STR, "source_file": _STR, "path": _STR, "title": _STR, "outlet": _STR,
-                  "publish_date": _STR, "report_year": _INT, "region": _STR, "cleaned_text": _STR,
+    "documents": {"doc_id": _STR, "source_file": _STR, "path": _STR, "url": _STR, "title": _STR, "outlet": _STR,
+                  "publish_date": _STR, "publish_date_from": _STR, "report_year": _INT, "region": _STR,
+                  "region_confidence": "float64", "region_evidence": _STR, "source_key": _STR, "cleaned_text": _STR,
                   "paragraphs": _STR, "n_paragraphs": _INT, "n_captions": _INT, "n_repeated": _INT,
                   "removed_lines": _INT, "size": _INT, "encoding": _STR, "was_html": "boolean",
                   "extracted_with": _STR},
@@ -71,6 +83,7 @@ SCHEMAS: dict[str, dict[str, str]] = {
     "duplicate_files": {"path": _STR, "file_name": _STR, "doc_id": _STR, "duplicate_of": _STR, "scanned_at": _TS},
     "file_events": {"path": _STR, "event": _STR, "doc_id": _STR, "previous_doc_id": _STR, "previous_path": _STR,
                     "event_at": _TS},
+    "source_problems": {"line": _INT, "file": _STR, "reason": _STR, "text": _STR},
 }
 assert list(SCHEMAS["metrics"]) == METRIC_COLUMNS
 
@@ -220,7 +233,8 @@ def _file_frames(warehouse: Warehouse, manifest: pd.DataFrame) -> dict[str, pd.D
             events = events[~repeat]
     return {"rejected_documents": _conform(rejected, "rejected_documents", only=True),
             "duplicate_files": _conform(dups, "duplicate_files", only=True),
-            "file_events": _conform(events, "file_events", only=True)}
+            "file_events": _conform(events, "file_events", only=True),
+            "source_problems": _conform(read_sources_table(warehouse, "source_problems"), "source_problems", only=True)}
 
 
 def _replace(con, name: str, df: pd.DataFrame) -> None:
@@ -315,6 +329,50 @@ def _checks(con, manifest: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> lis
                              WHERE event NOT IN ('added', 'changed', 'renamed', 'removed')""").fetchone()[0]
     out.append(AssetCheckResult(asset_key="file_events", check_name="known_event_kinds", passed=unknown == 0,
                                 metadata={"unknown": int(unknown)}))
+    out.extend(_where_when_checks(con))
+    return out
+
+
+def _md(df: pd.DataFrame) -> MetadataValue:
+    return MetadataValue.md(df.astype(str).to_markdown(index=False) if not df.empty else "-")
+
+
+def _where_when_checks(con) -> list[AssetCheckResult]:
+    """Where and when: regions and periods found, low-confidence regions, well-formed periods,
+    usable page metadata."""
+    out = []
+    docs, with_region = con.execute("SELECT count(*), count(*) FILTER (WHERE coalesce(region, '') <> '') "
+                                    "FROM documents").fetchone()
+    unknown = con.execute("""SELECT source_file, title, url FROM documents WHERE coalesce(region, '') = ''
+                             ORDER BY source_file LIMIT 20""").df()
+    out.append(AssetCheckResult(asset_key="documents", check_name="region_coverage", passed=True,
+                                severity=AssetCheckSeverity.WARN,
+                                metadata={"documents": int(docs), "with_region": int(with_region),
+                                          "share": round(with_region / docs, 3) if docs else 1.0,
+                                          "without_region": _md(unknown)}))
+    low = con.execute("""SELECT source_file, region, round(region_confidence, 2) AS confidence,
+                                json_extract_string(region_evidence, '$.reason') AS reason
+                         FROM documents WHERE region_confidence < ? ORDER BY region_confidence, source_file""",
+                      [LOW_CONFIDENCE]).df()
+    out.append(AssetCheckResult(asset_key="documents", check_name="low_confidence_regions", passed=low.empty,
+                                severity=AssetCheckSeverity.WARN,
+                                metadata={"low_confidence": len(low), "threshold": LOW_CONFIDENCE,
+                                          "documents": _md(low.head(20))}))
+    total, with_period = con.execute("SELECT count(*), count(*) FILTER (WHERE period_end IS NOT NULL) "
+                                     "FROM metrics").fetchone()
+    out.append(AssetCheckResult(asset_key="metrics", check_name="period_coverage", passed=True,
+                                severity=AssetCheckSeverity.WARN,
+                                metadata={"metrics": int(total), "with_period": int(with_period),
+                                          "share": round(with_period / total, 3) if total else 1.0}))
+    bad = con.execute("""SELECT source_file, quote, subject, period_start, period_end FROM metrics
+                         WHERE (period_start IS NULL) <> (period_end IS NULL) OR period_start > period_end
+                         LIMIT 20""").df()
+    out.append(AssetCheckResult(asset_key="metrics", check_name="periods_well_formed", passed=bad.empty,
+                                metadata={"malformed": len(bad), "examples": _md(bad)}))
+    probs = con.execute("SELECT line, file, reason FROM source_problems ORDER BY line LIMIT 50").df()
+    out.append(AssetCheckResult(asset_key="source_problems", check_name="metadata_lines_usable", passed=probs.empty,
+                                severity=AssetCheckSeverity.WARN,
+                                metadata={"unusable_lines": len(probs), "lines": _md(probs)}))
     return out
 
 

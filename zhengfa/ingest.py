@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from zhengfa.decode import decode
+from zhengfa.sources import SOURCES_FILE
 
 MANIFEST_COLUMNS = ["path", "file_name", "size", "mtime_ns", "doc_id", "status", "reason", "duplicate_of", "judged_by",
                     "scanned_at"]
@@ -61,8 +62,8 @@ def list_files(raw_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     for root, dirs, names in os.walk(raw_dir, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
-            if name.startswith("."):
-                continue
+            if name.startswith(".") or (name == SOURCES_FILE and Path(root) == raw_dir):
+                continue  # hidden files; the page metadata at the root is not an article
             p = Path(root) / name
             if p.is_symlink():
                 target = os.path.realpath(p)
@@ -189,7 +190,8 @@ def folder_signature(raw_dir: Path) -> str:
     if not raw_dir.exists():
         return "missing"
     files, skipped = list_files(raw_dir)
-    for p in files + [s for s, _ in skipped]:
+    meta = raw_dir / SOURCES_FILE  # page metadata: an edited line re-processes its document
+    for p in files + [s for s, _ in skipped] + ([meta] if meta.is_file() else []):
         try:
             st = p.lstat()
             h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))

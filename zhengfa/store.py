@@ -74,6 +74,20 @@ class StageStore:
                                "WHERE code_version = ?", [files, code_version]).fetchall()
         return {r[0] for r in rows if r[0] is not None}
 
+    def done_keys(self, code_version: str) -> set[tuple[str, str]]:
+        """(document, source key) pairs with rows for this code version: a document whose page
+        metadata changed has a new source key and is not done."""
+        files = self.files()
+        if not files:
+            return set()
+        with duckdb.connect() as con:
+            cols = {r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?, union_by_name=true)",
+                                              [files]).fetchall()}
+            key = "coalesce(source_key, '')" if "source_key" in cols else "''"
+            rows = con.execute(f"SELECT DISTINCT doc_id, {key} FROM read_parquet(?, union_by_name=true) "
+                               "WHERE code_version = ?", [files, code_version]).fetchall()
+        return {(r[0], r[1]) for r in rows if r[0] is not None}
+
     def read(self, code_version: str, doc_ids: list[str] | None = None) -> pd.DataFrame:
         """Rows for the given documents (all when None); when a document was written twice, its
         latest batch wins. The filters run inside the Parquet scan, so reading a few documents
