@@ -16,8 +16,9 @@ def make_definitions(raw_dir: str | None = None, warehouse_dir: str | None = Non
         assets=[raw_documents, cleaned_documents, document_sections, metric_mentions, warehouse_tables,
                 *view_assets()],
         jobs=[ingest_job, full_refresh_job],
-        # the sensor watches the folder the corpus resource reads
-        sensors=[make_raw_folder_sensor(resources["corpus"].path)],
+        # the sensor watches the folder the corpus resource reads, for the warehouse the runs write
+        sensors=[make_raw_folder_sensor(resources["corpus"].path, resources["warehouse"].path,
+                                        resources["corpus"].removal_limits)],
         schedules=[daily_reingest],
         resources=resources,
         # One writer at a time on the DuckDB file and the Parquet store: steps run in one process.

@@ -1,7 +1,6 @@
 """Jobs, the raw-folder sensor and the daily re-ingestion schedule."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from dagster import (
@@ -18,7 +17,8 @@ from dagster import (
     sensor,
 )
 
-from assets.stages import cleaned_documents, document_sections, metric_mentions, raw_documents
+from assets.stages import cleaned_documents, document_sections, metric_mentions, raw_documents, read_manifest
+from zhengfa import guard
 from zhengfa.ingest import folder_signature
 
 ingest_job = define_asset_job(
@@ -37,38 +37,54 @@ daily_reingest = ScheduleDefinition(
     description="Re-ingests the raw folder every day at 03:00.")
 
 
-def raw_dir_from_env() -> Path:
-    from resources import DEFAULT_RAW_DIR, _anchored
+def make_raw_folder_sensor(raw_dir: Path | str | None = None, warehouse_dir: Path | str | None = None,
+                           limits: guard.RemovalLimits | None = None):
+    """The sensor watching `raw_dir` for the warehouse in `warehouse_dir` (defaults: ZHENGFA_RAW_DIR,
+    ZHENGFA_WAREHOUSE_DIR and the mass-removal limits from the environment, read at each tick).
 
-    return Path(_anchored(os.environ.get("ZHENGFA_RAW_DIR") or str(DEFAULT_RAW_DIR)))
-
-
-def make_raw_folder_sensor(raw_dir: Path | str | None = None):
-    """The sensor watching `raw_dir` (default: ZHENGFA_RAW_DIR or the bundled sample, read at each tick).
-
-    make_definitions passes the folder its corpus resource reads, so the sensor and the runs it
-    requests always look at the same place.
+    make_definitions passes the folder its corpus resource reads, the warehouse it writes and the
+    corpus resource's limits, so the sensor and the runs it requests look at the same places.
     """
     @sensor(name="raw_folder_sensor", job=ingest_job, minimum_interval_seconds=30,
             default_status=DefaultSensorStatus.RUNNING,
-            description="Requests an incremental run when files are added, changed or removed in the raw folder.")
+            description="Requests an incremental run when files are added, changed or removed in the raw folder; "
+                        "skips, with the reason, when the folder is missing or unreadable or the change would "
+                        "remove too many documents at once.")
     def raw_folder_sensor(context: SensorEvaluationContext):
-        folder = Path(raw_dir) if raw_dir is not None else raw_dir_from_env()
+        from resources import build_resources
+
+        env = build_resources() if raw_dir is None or warehouse_dir is None or limits is None else None
+        folder = Path(raw_dir) if raw_dir is not None else env["corpus"].path
+        wh = Path(warehouse_dir) if warehouse_dir is not None else env["warehouse"].path
+        # The cursor is left as it was on every skip below, so the sensor looks again at the next tick.
+        problem = guard.folder_problem(folder)
+        if problem:
+            return SkipReason(f"{problem}; no run requested")
         signature = folder_signature(folder)
         if signature == context.cursor:
             failed = _last_run_failed(context)
-            if failed is not None:
-                # the run this sensor requested for the current folder failed: ask once more
-                # (the run key makes Dagster drop further requests for the same failed run)
-                return RunRequest(run_key=f"retry-{failed}",
-                                  tags={"zhengfa/trigger": "raw_folder_sensor", "zhengfa/retry_of": failed})
-            return SkipReason(f"no change in {folder}")
-        context.update_cursor(signature)
-        # No run key: the cursor already deduplicates, and a folder can come back to an earlier
-        # state (a file moved out and back in keeps its mtime); Dagster would drop a request whose
-        # key an earlier run of this sensor used, leaving the warehouse stale. Runs are idempotent.
-        return RunRequest(tags={"zhengfa/trigger": "raw_folder_sensor",
-                                "zhengfa/folder_signature": signature[:16]})
+            if failed is None:
+                return SkipReason(f"no change in {folder}")
+            # the run this sensor requested for the current folder failed: ask once more
+            # (the run key makes Dagster drop further requests for the same failed run)
+            request = RunRequest(run_key=f"retry-{failed}",
+                                 tags={"zhengfa/trigger": "raw_folder_sensor", "zhengfa/retry_of": failed})
+        else:
+            # No run key: the cursor already deduplicates, and a folder can come back to an earlier
+            # state (a file moved out and back in keeps its mtime); Dagster would drop a request whose
+            # key an earlier run of this sensor used, leaving the warehouse stale. Runs are idempotent.
+            request = RunRequest(tags={"zhengfa/trigger": "raw_folder_sensor",
+                                       "zhengfa/folder_signature": signature[:16]})
+        # A run the guard would refuse is not requested: the listing (no file read) against the
+        # stored manifest never counts more removals than the run's scan.
+        previous = read_manifest(wh)
+        verdict = guard.removal_verdict(previous, guard.listing_manifest(folder, previous),
+                                        limits if limits is not None else env["corpus"].removal_limits)
+        if verdict.refused:
+            return SkipReason(f"no run requested: {verdict.message(folder)}")
+        if signature != context.cursor:
+            context.update_cursor(signature)
+        return request
 
     return raw_folder_sensor
 

@@ -6,6 +6,7 @@ are missing from its Parquet store for the current code version, and appends one
 
 import hashlib
 from pathlib import Path
+from typing import Optional
 
 import pandas as pd
 from dagster import (
@@ -13,13 +14,14 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     Config,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
 from resources import RawCorpus, Segmenter, Warehouse
-from zhengfa import ingest, pipeline, sources
+from zhengfa import guard, ingest, pipeline, sources
 from zhengfa.store import StageStore, write_parquet_atomic, writer_lock
 
 POOL = "zhengfa_warehouse"
@@ -49,11 +51,26 @@ class StageConfig(Config):
     full_refresh: bool = False  # reprocess every live document, ignoring stored rows
 
 
-def manifest_path(warehouse: Warehouse) -> Path:
-    return warehouse.path / "parquet" / "manifest" / "current.parquet"
+class RawConfig(StageConfig):
+    # apply a scan that removes more live documents than the limits below allow, or all of them
+    allow_mass_removal: bool = False
+    # this run's limits on removal; unset: the corpus resource's (ZHENGFA_MASS_REMOVAL_SHARE, default
+    # 0.5, and ZHENGFA_MASS_REMOVAL_MIN, default 3)
+    mass_removal_share: Optional[float] = None
+    mass_removal_min: Optional[int] = None
+
+    def removal_limits(self, corpus: RawCorpus) -> guard.RemovalLimits:
+        return guard.RemovalLimits(
+            share=corpus.mass_removal_share if self.mass_removal_share is None else self.mass_removal_share,
+            min_count=corpus.mass_removal_min if self.mass_removal_min is None else self.mass_removal_min)
 
 
-def read_manifest(warehouse: Warehouse) -> pd.DataFrame:
+def manifest_path(warehouse: Warehouse | Path) -> Path:
+    root = warehouse if isinstance(warehouse, Path) else warehouse.path
+    return root / "parquet" / "manifest" / "current.parquet"
+
+
+def read_manifest(warehouse: Warehouse | Path) -> pd.DataFrame:
     p = manifest_path(warehouse)
     return pd.read_parquet(p) if p.exists() else pd.DataFrame(columns=ingest.MANIFEST_COLUMNS)
 
@@ -131,15 +148,30 @@ def _preview(df: pd.DataFrame, cols: list[str], n: int = 5) -> MetadataValue:
     check_specs=[AssetCheckSpec("files_accounted_for", asset="raw_documents",
                                 description="files seen = accepted + duplicates + rejected + skipped")],
 )
-def raw_documents(context: AssetExecutionContext, config: StageConfig, corpus: RawCorpus,
+def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: RawCorpus,
                   warehouse: Warehouse) -> MaterializeResult:
+    # Refusals come before anything is written: no raw batch, no event, no manifest, no table.
+    try:
+        guard.check_folder(corpus.path)
+        limits = config.removal_limits(corpus)
+    except (guard.FolderGuardError, ValueError) as e:
+        raise Failure(description=str(e), allow_retries=False, metadata={"raw_dir": str(corpus.path)}) from None
     with writer_lock(warehouse.path):
         store = StageStore(warehouse.path, "raw")
         previous = read_manifest(warehouse)
         known = set() if config.full_refresh else store.done(DECODE_VERSION)
-        store.remove_stale_temporaries()  # left by a run killed mid-write; we hold the lock
         scan = ingest.scan(corpus.path, previous, known, corpus.max_bytes, force=config.full_refresh,
                            decoder_version=DECODE_VERSION)
+        try:
+            guard.check_folder(corpus.path)  # gone during the scan: its listing is not the folder
+            verdict = guard.check_removal(previous, scan.manifest, corpus.path, limits,
+                                          allow=config.allow_mass_removal)
+        except guard.FolderGuardError as e:
+            raise Failure(description=str(e), allow_retries=False,
+                          metadata={"raw_dir": str(corpus.path)}) from None
+        if verdict.refused:
+            context.log.warning(f"mass removal allowed by the run config: {verdict.summary(corpus.path)}")
+        store.remove_stale_temporaries()  # left by a run killed mid-write; we hold the lock
         # Order matters if the process dies in between: decoded text and events are written
         # before the manifest that makes them current. A rerun then re-diffs against the old
         # manifest (repeated events carry the same `since` and are dropped by the warehouse);
@@ -172,6 +204,7 @@ def raw_documents(context: AssetExecutionContext, config: StageConfig, corpus: R
             "newly_decoded": len(scan.decoded),
             "pages_with_metadata": len(source_table),
             "metadata_lines_unusable": len(source_problems),
+            "removed_documents": verdict.removed,
             "events": MetadataValue.json(scan.events["event"].value_counts().to_dict() if not scan.events.empty else {}),
             "raw_dir": str(corpus.path),
             "preview": _preview(m, ["file_name", "status", "reason", "size", "doc_id"]),

@@ -53,7 +53,8 @@ _CHECKS = [
                    description="documents whose region the cues did not settle clearly (confidence < 0.6), with their evidence"),
     AssetCheckSpec("period_coverage", asset="metrics", description="share of metrics with a period"),
     AssetCheckSpec("periods_well_formed", asset="metrics",
-                   description="no half-open period and no period that starts after it ends"),
+                   description="no period open at its end (2021..null) and none that starts after it ends; "
+                               "a cumulative figure with no known start (先后, 历年来: null..2023) is allowed"),
     AssetCheckSpec("metadata_lines_usable", asset="source_problems",
                    description="every line of sources.jsonl is usable (problems listed with line number and reason)"),
 ]
@@ -365,7 +366,7 @@ def _where_when_checks(con) -> list[AssetCheckResult]:
                                 metadata={"metrics": int(total), "with_period": int(with_period),
                                           "share": round(with_period / total, 3) if total else 1.0}))
     bad = con.execute("""SELECT source_file, quote, subject, period_start, period_end FROM metrics
-                         WHERE (period_start IS NULL) <> (period_end IS NULL) OR period_start > period_end
+                         WHERE (period_start IS NOT NULL AND period_end IS NULL) OR period_start > period_end
                          LIMIT 20""").df()
     out.append(AssetCheckResult(asset_key="metrics", check_name="periods_well_formed", passed=bad.empty,
                                 metadata={"malformed": len(bad), "examples": _md(bad)}))

@@ -11,6 +11,8 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
+from zhengfa.guard import RemovalLimits
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RAW_DIR = PROJECT_ROOT / "data" / "sample_corpus"
 DEFAULT_WAREHOUSE_DIR = PROJECT_ROOT / "warehouse"
@@ -26,10 +28,18 @@ class RawCorpus(ConfigurableResource):
 
     raw_dir: str = str(DEFAULT_RAW_DIR)
     max_bytes: int = 20_000_000  # larger files are rejected with the reason, never read whole (ZHENGFA_MAX_BYTES)
+    # A scan removing more than this share of the live documents, and at least `mass_removal_min` of
+    # them, is refused unless the run allows it (ZHENGFA_MASS_REMOVAL_SHARE, ZHENGFA_MASS_REMOVAL_MIN).
+    mass_removal_share: float = RemovalLimits.share
+    mass_removal_min: int = RemovalLimits.min_count
 
     @property
     def path(self) -> Path:
         return Path(_anchored(self.raw_dir))
+
+    @property
+    def removal_limits(self) -> RemovalLimits:
+        return RemovalLimits(share=self.mass_removal_share, min_count=self.mass_removal_min)
 
 
 class Warehouse(ConfigurableResource):
@@ -63,8 +73,11 @@ def build_resources(raw_dir: str | None = None, warehouse_dir: str | None = None
     raw = _anchored(raw_dir or os.environ.get("ZHENGFA_RAW_DIR") or str(DEFAULT_RAW_DIR))
     limit = max_bytes or int(os.environ.get("ZHENGFA_MAX_BYTES") or RawCorpus.model_fields["max_bytes"].default)
     wh = _anchored(warehouse_dir or os.environ.get("ZHENGFA_WAREHOUSE_DIR") or str(DEFAULT_WAREHOUSE_DIR))
+    limits = RemovalLimits(share=float(os.environ.get("ZHENGFA_MASS_REMOVAL_SHARE") or RemovalLimits.share),
+                           min_count=int(os.environ.get("ZHENGFA_MASS_REMOVAL_MIN") or RemovalLimits.min_count))
     return {
-        "corpus": RawCorpus(raw_dir=raw, max_bytes=limit),
+        "corpus": RawCorpus(raw_dir=raw, max_bytes=limit, mass_removal_share=limits.share,
+                            mass_removal_min=limits.min_count),
         "warehouse": Warehouse(warehouse_dir=wh),
         "duckdb": DuckDBResource(database=str(Path(wh) / "zhengfa.duckdb")),
         "segmenter": Segmenter(),

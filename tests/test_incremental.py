@@ -326,7 +326,7 @@ def test_the_sensor_asks_again_once_when_its_run_failed(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "a.txt").write_text("全区破获案件12起。", encoding="utf-8")
-    sensor = make_raw_folder_sensor(raw)
+    sensor = make_raw_folder_sensor(raw, tmp_path / "wh")
     with DagsterInstance.ephemeral() as instance:
         ctx = build_sensor_context(instance=instance)
         assert isinstance(sensor(ctx), RunRequest)
