@@ -245,7 +245,7 @@ def _run_stage(context, warehouse: Warehouse, config: StageConfig, stage: str, f
         df = fn(todo, meta) if todo else pd.DataFrame()
         if not df.empty:
             df["code_version"] = TEXT_VERSION
-            df["source_key"] = df["doc_id"].map(keys).fillna("").astype("string")
+            df["source_key"] = pd.Series([keys.get(d, "") for d in df["doc_id"]], index=df.index, dtype="string")
             store.write(df)
         compacted = store.compact(TEXT_VERSION, set(live), min_files=COMPACT_AT)
     if compacted:

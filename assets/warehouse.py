@@ -20,8 +20,10 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 from sqlglot import exp
 
-from assets.stages import POOL, DECODE_VERSION, TEXT_VERSION, metric_mentions, read_manifest, read_sources_table
+from assets.stages import (POOL, DECODE_VERSION, TEXT_VERSION, document_sources, metric_mentions, read_manifest,
+                           read_sources_table)
 from resources import Warehouse
+from zhengfa import sources
 from zhengfa.store import StageStore, writer_lock
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "dbt_like_sql"
@@ -135,9 +137,11 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
         paths = accepted.groupby("doc_id")["path"].first().to_dict()
         with duckdb.get_connection() as con:
             rebuild = not _schemas_match(con)
-            present = {} if rebuild else dict(con.execute(
-                "SELECT doc_id, extracted_with FROM documents").fetchall())
-            keep = {d for d, v in present.items() if d in live and v == TEXT_VERSION}
+            present = {} if rebuild else {d: (v, k or "") for d, v, k in con.execute(
+                "SELECT doc_id, extracted_with, source_key FROM documents").fetchall()}
+            # a document stays when its rows came from this code and from its current page metadata
+            keys = {d: sources.source_key(m) for d, m in document_sources(warehouse).items()}
+            keep = {d for d, (v, k) in present.items() if d in live and v == TEXT_VERSION and k == keys.get(d, "")}
             drop = sorted(set(present) - keep)
             add = sorted(live - keep)
             frames = _document_frames(warehouse, manifest, add, names, paths)
@@ -353,7 +357,8 @@ def _where_when_checks(con) -> list[AssetCheckResult]:
                                           "without_region": _md(unknown)}))
     low = con.execute("""SELECT source_file, region, round(region_confidence, 2) AS confidence,
                                 json_extract_string(region_evidence, '$.reason') AS reason
-                         FROM documents WHERE region_confidence < ? ORDER BY region_confidence, source_file""",
+                         FROM documents WHERE coalesce(region, '') <> '' AND region_confidence < ?
+                         ORDER BY region_confidence, source_file""",
                       [LOW_CONFIDENCE]).df()
     out.append(AssetCheckResult(asset_key="documents", check_name="low_confidence_regions", passed=low.empty,
                                 severity=AssetCheckSeverity.WARN,

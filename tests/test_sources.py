@@ -249,9 +249,6 @@ def test_edited_line_reprocesses_only_its_document(runs):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="warehouse_tables keeps a document whose doc_id and TEXT_VERSION are unchanged, so the "
-                          "re-processed rows of an edited sources.jsonl line never reach the DuckDB tables",
-                   strict=True)
 def test_edited_line_changes_region_and_period_in_warehouse(runs):
     a2 = runs.docs2.loc["a.txt"]
     assert a2["url"] == URL_A2 and a2["publish_date"] == "2022-09-22"

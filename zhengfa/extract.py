@@ -556,7 +556,7 @@ def _clause_region(prefix: str, region: str, anchor, national: bool = False, ran
         if above is not None:
             return above.label
     for start in (clause_start, part_start, 0):
-        named = _named_areas(prefix, start, anchor)
+        named = _named_areas(prefix, start, anchor, own_clause=start == clause_start)
         if named:
             if named[-1] is None:
                 return region
@@ -565,9 +565,10 @@ def _clause_region(prefix: str, region: str, anchor, national: bool = False, ran
     return region
 
 
-def _named_areas(prefix: str, start: int, anchor) -> list[str | None]:
+def _named_areas(prefix: str, start: int, anchor, own_clause: bool = True) -> list[str | None]:
     """Areas named in prefix[start:] that may take a figure: labels, None for the anchor itself
-    or an area above it."""
+    or an area above it. A place compared with (仅次于临川区) takes only a figure of its own clause
+    (仅次于襄州区的31.2%), not the figures after it."""
     text = prefix[start:]
     mentions = regions.find_mentions(text)
     context = [anchor] if anchor else [u for _, u in regions.resolve(mentions, [])]
@@ -577,7 +578,8 @@ def _named_areas(prefix: str, start: int, anchor) -> list[str | None]:
         tail = text[m.end:m.end + 2]
         if tail.startswith(("经验", "网", "日报", "方特", "模式", "特色", "样板", "品牌")):
             continue  # 厦门经验, 厦门网: the name qualifies something else
-        if where_when.not_about(text, m) == "venue":
+        why = where_when.not_about(text, m)
+        if why == "venue" or (why == "comparison" and not own_clause):
             continue
         nxt = found[k + 1] if k + 1 < len(found) else None
         if nxt and nxt[0].start == m.end and regions.is_within(nxt[1], u):

@@ -112,6 +112,8 @@ def find_periods(text: str, report_year: int | None, publish_year: int | None,
             start, end = _eval(start_expr, env), _eval(end_expr, env)
             if end is None and start is None:
                 continue
+            if start is not None and end is not None and start > end:
+                continue  # 十四五以来 read against a report year before 2021: no period from it
             hits.append(PeriodHit(m.start(), m.end(), (start, end), rule.weak))
             taken.append((m.start(), m.end()))
     hits.sort(key=lambda h: h.start)

@@ -185,7 +185,7 @@ _VENUE_AFTER = re.compile(r"^[^,，。;；]{0,14}(召开|举行|举办|开幕|�
 _VENUE_BEFORE = re.compile(r"(在|于|赴|到)$")
 _EXAMPLE_BEFORE = re.compile(r"(如|比如|例如|譬如|像|以)$")
 _COMPARISON_BEFORE = re.compile(r"(仅次于|次于|高于|低于|超过|不及|落后于|领先于|紧随|位于|好于|优于)$")
-_SCOPE_AFTER = re.compile(r"^(各县|各区|各市|各地|各设区市|所辖|下辖|市直|全市|全省|范围内)")
+_SCOPE_AFTER = re.compile(r"^(各县|各区|各市|各地|各设区市|所辖|下辖|市直|范围内)")
 _DATELINE = re.compile(r"(?:本报|本网|新华社|中新社|中新网|人民网|央视网|讯|电)?\s*([\u4e00-\u9fff]{2,8}?)\s*\d{1,2}\s*月?\s*\d{1,2}\s*日\s*(?:电|讯)"
                        r"|[\u4e00-\u9fff]{2,4}/([\u4e00-\u9fff]{2,6})报导")
 
@@ -361,6 +361,12 @@ def decide_region(text: str, title: str | None, header: str = "", source: dict |
         why = _context_excludes(full, m)
         if why:
             excluded[why] += 1
+            if why == "venue":
+                # 全省政法工作会议在南昌召开: a meeting of the level the text speaks at is held
+                # inside that area, so the venue's own area at that level is weak evidence
+                for up in regions._ancestors(u):
+                    if _fits_level(up, levels) >= 0.5:
+                        add("venue_area", m.name, up, w["venue_area"])
             continue
         in_title = m.start < len(title)
         add("title" if in_title else "body", m.name, u, w["title"] if in_title else w["body"])
@@ -381,11 +387,11 @@ def decide_region(text: str, title: str | None, header: str = "", source: dict |
     # the page's address
     for cue, lab, units in url_places(source.get("url")):
         named = [u for u in units if support[u] > 0]
-        fitting = sorted(units, key=lambda u: (-(support[u] > 0), -_fits_level(u, levels),
-                                               regions.LEVELS.index(u.level)))
-        pool = named or [u for u in units if _fits_level(u, levels) > 0] or units
-        best = fitting[0] if len(pool) > 1 else pool[0]
-        add(cue, lab, best, w[cue] / (1 if len(pool) == 1 else 2))
+        fitting = [u for u in units if _fits_level(u, levels) > 0]
+        top = max((_fits_level(u, levels) for u in fitting), default=0)
+        pool = named or [u for u in fitting if _fits_level(u, levels) == top] or units
+        for u in pool:  # a spelling shared by several places that nothing else settles: split
+            add(cue, lab, u, w[cue] / len(pool))
     # national actors and 全国 as scope
     actors_title = national_actors(title)
     actors_body = national_actors(text)
@@ -431,18 +437,20 @@ def report_year(text: str, publish: PubDate | None, figure_sentences: list[str],
     votes: Counter = Counter()
     for s in figure_sentences:
         for h in find_periods(s, None, py):
-            if h.period[1] is not None and not h.weak:
+            if h.period[1] is not None and not h.weak and h.period[0] == h.period[1]:
                 # figures for 今年 in a page published that year: a report on that year so far
                 this_year = py is not None and h.period == (py, py) and not re.search(r"\d", s[h.start:h.end])
                 votes[h.period[1]] += 1.5 if this_year else 1
     if title and not EVENT_HEADING.search(title):
         for h in find_periods(title, None, py):
-            if h.period[1] is not None and not h.weak:
+            if h.period[1] is not None and not h.weak and h.period[0] == h.period[1]:
                 votes[h.period[1]] += 1.5
-    year_rx = r"((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月\s*\d{1,2}\s*日)"
+    year_rx = r"((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\s*以来)"
     for m in re.finditer(year_rx, text):
         if not _BASELINE_BEFORE.search(text[max(0, m.start() - 3):m.start()]):
             votes[int(m.group(1))] += 0.25
     if votes:
         return votes.most_common(1)[0][0]
+    if publish and publish.month and publish.month <= 4 and delivery_date(text):
+        return py - 1  # a work report to a congress in its spring session reviews the year before
     return py
