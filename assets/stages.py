@@ -43,7 +43,8 @@ DECODE_VERSION = _version("zhengfa/decode.py", "zhengfa/ingest.py")
 # change what they produce.
 TEXT_VERSION = _version(*(f"zhengfa/{m}.py" for m in ("clean", "sections", "numbers", "periods", "regions",
                                                        "subjects", "extract", "pipeline", "data_files",
-                                                       "where_when", "sources")),
+                                                       "where_when", "sources", "figures", "kinds", "model",
+                                                       "areas", "subject_phrase")),
                         "resources/data/*")
 
 

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from zhengfa import data_files
+from zhengfa.figures import achieved_figures
 from zhengfa.numbers import parse_number
+
+if TYPE_CHECKING:
+    from zhengfa.model import DocContext
+    from zhengfa.sections import Section
 
 Period = tuple[int | None, int | None]
 _DATE_AFTER = re.compile(r"^\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
@@ -139,3 +144,26 @@ def period_before(text: str, pos: int, report_year, publish_year, default: Perio
     if weak:
         return weak[-1].period
     return default
+
+
+# ---------------------------------------------------------------- the period pass of extraction
+
+def section_period(s: Section, ctx: DocContext) -> Period:
+    """A heading's period governs its section (2022年平安成绩单, 过去五年工作回顾), unless the
+    heading is a statement with its own figure, a title, or names an event."""
+    hits = [h for h in ctx.periods(s.heading) if not h.weak]
+    if hits and s.kind not in ("lead", "title") and not EVENT_HEADING.search(s.heading) \
+            and not achieved_figures(s.heading):
+        return hits[-1].period
+    return (ctx.report_year, ctx.report_year)
+
+
+def topic_period(sentence: str, ctx: DocContext) -> Period | None:
+    """A period phrase stated before a sentence's first figure (五年来，… / 报告显示，2023年，…)
+    is its topic: it governs the whole sentence, across semicolons, and a paragraph it opens."""
+    figs = achieved_figures(sentence)
+    lead = sentence[:figs[0].start] if figs else sentence
+    hits = [h for h in ctx.periods(lead) if not h.weak]
+    if not hits or (not figs and not re.search(r"[,，:：]", sentence)):
+        return None
+    return hits[-1].period

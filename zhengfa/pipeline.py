@@ -14,7 +14,10 @@ from datetime import date
 
 from zhengfa import clean as clean_mod
 from zhengfa import regions, where_when
-from zhengfa.extract import DocContext, _section_regions, achieved_figures, extract
+from zhengfa.areas import section_regions
+from zhengfa.extract import extract
+from zhengfa.figures import achieved_figures
+from zhengfa.model import DocContext
 from zhengfa.sections import Section, split_sections
 from zhengfa.sources import source_key
 
@@ -104,7 +107,7 @@ def section_stage(doc: dict) -> list[dict]:
     cleaned = _cleaned_from_row(doc)
     ctx = _context_from_row(doc)
     sections = split_sections(cleaned)
-    sec_regions = _section_regions(cleaned, sections, ctx)
+    sec_regions = section_regions(cleaned, sections, ctx)
     doc_id = doc["doc_id"]
     return [{
         "section_id": f"{doc_id}:{s.ord}", "doc_id": doc_id, "ord": s.ord, "level": s.level,
