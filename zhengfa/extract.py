@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from zhengfa import regions, subjects
 from zhengfa.areas import clause_region, paragraph_region, place_list, section_regions, trimmed_lead
 from zhengfa.clean import Cleaned
-from zhengfa.figures import LIST_JOIN, RESET_BREAK, Figure, achieved_figures, clause_breaks
-from zhengfa.kinds import kind_of, strip_change
+from zhengfa.figures import QUOTED, LIST_JOIN, RESET_BREAK, Figure, achieved_figures, clause_breaks, is_logistics
+from zhengfa.kinds import basis_of, kind_of, strip_change
 from zhengfa.model import DocContext, Metric
 from zhengfa.periods import Period, section_period, topic_period
 from zhengfa.sections import Section
@@ -65,6 +65,15 @@ def extract(doc: Cleaned, sections: list[Section], ctx: DocContext,
                 r.indicator = subjects.indicator(r.subject, r.kind)
             metrics.extend(rows)
     return metrics
+
+
+def RESET_BREAK_END(sentence: str, pos: int) -> int:
+    """Where the part of a sentence holding `pos` begins: after the last semicolon before it."""
+    return max((m.end() for m in RESET_BREAK.finditer(sentence, 0, pos)), default=0)
+
+
+def _QUOTED_FREE(text: str) -> str:
+    return QUOTED.sub("", text)
 
 
 def group_figures(sentence: str, figs: list[Figure]) -> list[list[Figure]]:
@@ -132,8 +141,14 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
                                        head.rank_scope is not None)
         # kind, sign, baseline (a baseline carries over to the changes after it, up to a semicolon)
         kind, sign, basis = kind_of(head, w.before, w.clause_before, group)
-        if kind == "change" and basis is None and last_basis and not re.search(r"[;；]", sentence[last_basis_pos:head.start]):
-            basis = last_basis  # 刑事警情同比下降9.7%，治安警情下降5.2%: the baseline carries over
+        if kind == "change" and basis is None:
+            # 与上年相比，…下降6.3%: a baseline standing in a clause before governs the clauses after
+            # it, up to a semicolon; 刑事警情同比下降9.7%，治安警情下降5.2%: it carries over
+            lead = basis_of(_QUOTED_FREE(sentence[RESET_BREAK_END(sentence, head.start):w.cut]))
+            if lead:
+                basis = lead
+            elif last_basis and not re.search(r"[;；]", sentence[last_basis_pos:head.start]):
+                basis = last_basis
         if kind == "change" and basis:
             last_basis, last_basis_pos = basis, head.start
         # subjects
@@ -142,7 +157,8 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
         new_rows = [Metric(kind, f.value * sign if kind == "change" else f.value, f.unit, f.approx,
                            basis if kind == "change" else None, s, lab, period[0], period[1], f.quote,
                            sentence.strip(), f.start, f.start + len(f.quote), None)
-                    for f, s, lab in _targets(group, subj_list, place_labels, row_region)]
+                    for f, s, lab in _targets(group, subj_list, place_labels, row_region)
+                    if not is_logistics(s)]  # 样本量, 参会人数: not results
         rows.extend(new_rows)
         if kind != "rank":
             prev_clause_rows = new_rows if w.start == w.cut or not prev_clause_rows else prev_clause_rows + new_rows

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
+from zhengfa import data_files
 from zhengfa.kinds import change_at
 from zhengfa.numbers import MULTIPLIERS, approx_words, figure_regex, is_chinese_numeral, parse_number, units
 
@@ -43,6 +45,30 @@ class Figure:
     approx: str
     quote: str
     rank_scope: str | None = None
+
+
+_SCORE_BEFORE = re.compile(r"(得分|评分|测评得|考评得|打分)[^。]*\d+(?:\.\d+)?\s*分")
+
+
+@lru_cache(maxsize=1)
+def _non_metric_rules() -> dict[str, list[re.Pattern]]:
+    rules: dict[str, list[re.Pattern]] = {"after": [], "before": [], "subject": []}
+    for where, rx in data_files.read_tsv("non_metrics.tsv", 2):
+        rules[where].append(re.compile(rx))
+    return rules
+
+
+def in_definition(text: str, start: int, end: int) -> bool:
+    """Whether the figure at text[start:end] is a threshold inside a definition (…10人以上的特大
+    交通事故, 涉案金额1万元以上的案件) rather than a result (non_metrics.tsv)."""
+    rules = _non_metric_rules()
+    after, before = text[end:end + 12], text[max(0, start - 12):start]
+    return any(rx.search(after) for rx in rules["after"]) or any(rx.search(before) for rx in rules["before"])
+
+
+def is_logistics(subject: str) -> bool:
+    """Survey or meeting logistics (样本量, 参会人数): numbers about the report, not results."""
+    return any(rx.search(subject) for rx in _non_metric_rules()["subject"])
 
 
 def find_figures(sentence: str) -> list[Figure]:
@@ -96,8 +122,11 @@ def find_figures(sentence: str) -> list[Figure]:
             value = round(value * MULTIPLIERS[mult], 6)
         if unit_class == "money":
             unit_canon = "元"
-        if unit_class == "score" and not _SCORE_SUBJECT.search(masked[max(0, s - 8):s]):
-            continue  # 分 is a score only after 得分 / 评分 / 测评 …
+        if unit_class == "score" and not (_SCORE_SUBJECT.search(masked[max(0, s - 8):s])
+                                          or _SCORE_BEFORE.search(masked[:s])):
+            continue  # 分 is a score only after 得分 / 评分 / 测评 … (in this clause or earlier in the sentence)
+        if in_definition(masked, s, m.end("unit") if unit else e):
+            continue  # 一次死亡10人以上的特大交通事故: a threshold defining a category, not a result
         if unit_class == "tenth":
             value *= 10
             unit_canon = "%"

@@ -49,6 +49,8 @@ def kind_of(head: Figure, before: str, basis_text: str, group: list[Figure]) -> 
     if head.unit_class == "rank":
         return "rank", 1, None
     change = change_at(before)
+    if head.unit_class == "multiple":
+        return "change", (change[1] if change else 1), basis_of(basis_text)  # 增长1.5倍
     if head.unit_class == "points":
         return "change", (change[1] if change else 1), basis_of(basis_text)
     if change:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from zhengfa import data_files, subjects
+from zhengfa import data_files, regions, subjects
 from zhengfa.figures import Figure, find_figures
 from zhengfa.kinds import change_at, strip_change
 from zhengfa.model import Metric
@@ -20,7 +20,50 @@ def _event_nouns() -> list[str]:
     return data_files.read_lines("event_nouns.txt")
 
 
+_FROM_YEAR = re.compile(r"(由|从)\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?)?的?\s*$")
+_TO_YEAR = re.compile(r"^[,，]?\s*(?:增至|增加到|增加至|增长到|增长至|升至|上升到|上升至|提高到|提高至|提升到|提升至|"
+                      r"降至|降到|下降到|下降至|减少到|减少至|减至)\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?)?的?\s*$")
+_MEMBERS = re.compile(r"^(?:抓获|查获|打掉|打击)?(?:团伙|组织|集团|犯罪)?成员$")
+_GROUP_HEAD = re.compile(r"(团伙|集团|组织|犯罪网络)$")
+_STRIKE_VERB = re.compile(r"^(?:共|累计)?(?:打掉|摧毁|打击|破获|侦破|查处|铲除|捣毁|打垮)")
+
+
+@lru_cache(maxsize=1)
+def _anaphora() -> tuple[str, ...]:
+    return tuple(data_files.read_lines("subject_anaphora.txt"))
+
+
 def subject_of(text: str, clause: str, sentence: str, head: Figure, window_start: int,
+               prev_rows: list[Metric], adjacent: bool, consumed: int, place_labels: list[str],
+               sentence_rows: list[Metric] = ()) -> str:
+    """What a figure counts, with the qualifiers the sentence gives it: the phrase before it (or
+    the noun phrase after it), resolved against the figures before it in the sentence when it only
+    points at them (这一数字, 由…增至…, 涉及…人, 抓获成员 after 打掉…团伙)."""
+    recent = list(sentence_rows) or list(prev_rows)
+    if recent and _TO_YEAR.match(text):
+        return recent[-1].subject  # 由2021年的210件增至2023年的265件: the same measure, later
+    text = _FROM_YEAR.sub("", text)
+    subj = _subject(text, clause, sentence, head, window_start, prev_rows, adjacent, consumed, place_labels,
+                    sentence_rows)
+    if recent and subj in _anaphora():
+        return recent[-1].subject  # 去年这一数字为95.1分
+    if recent and subj.startswith("涉及") and recent[-1].subject and not recent[-1].subject.startswith("涉及"):
+        return recent[-1].subject + (subj if subj != "涉及" else "涉及人数")  # 纠正冤错案件12件、涉及19人
+    if _MEMBERS.match(subj):
+        groups = [r.subject for r in reversed(recent) if _GROUP_HEAD.search(r.subject)]
+        if groups:
+            return _STRIKE_VERB.sub("", groups[0]) + "成员"  # 打掉盗窃犯罪团伙6个，抓获成员41人
+    if recent and subj in regions.gazetteer().by_name:
+        return recent[-1].subject  # 其中樊城区4个: a part of the count before, in its own area
+    if len(subj) <= 1:
+        rest = _continuation(sentence, head, "")
+        rest = subjects.trim(rest)
+        if len(rest) >= 2:
+            return rest  # 分3批次集中销毁毒品: what the batches did
+    return subj
+
+
+def _subject(text: str, clause: str, sentence: str, head: Figure, window_start: int,
              prev_rows: list[Metric], adjacent: bool, consumed: int, place_labels: list[str],
              sentence_rows: list[Metric] = ()) -> str:
     if adjacent and prev_rows:
