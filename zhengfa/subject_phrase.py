@@ -24,6 +24,7 @@ _FROM_YEAR = re.compile(r"(由|从)\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?)?的?\
 _TO_YEAR = re.compile(r"^[,，]?\s*(?:增至|增加到|增加至|增长到|增长至|升至|上升到|上升至|提高到|提高至|提升到|提升至|"
                       r"降至|降到|下降到|下降至|减少到|减少至|减至)\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?)?的?\s*$")
 _MEMBERS = re.compile(r"^(?:抓获|查获|打掉|打击)?(?:团伙|组织|集团|犯罪)?成员$")
+_SUSPECTS = re.compile(r"^(?:抓获|查获)?((?:犯罪)?嫌疑人)$")
 _GROUP_HEAD = re.compile(r"(团伙|集团|组织|犯罪网络)$")
 _STRIKE_VERB = re.compile(r"^(?:共|累计)?(?:打掉|摧毁|打击|破获|侦破|查处|铲除|捣毁|打垮)")
 
@@ -49,10 +50,19 @@ def subject_of(text: str, clause: str, sentence: str, head: Figure, window_start
         return recent[-1].subject  # 去年这一数字为95.1分
     if recent and subj.startswith("涉及") and recent[-1].subject and not recent[-1].subject.startswith("涉及"):
         return recent[-1].subject + (subj if subj != "涉及" else "涉及人数")  # 纠正冤错案件12件、涉及19人
-    if _MEMBERS.match(subj):
-        groups = [r.subject for r in reversed(recent) if _GROUP_HEAD.search(r.subject)]
-        if groups:
-            return _STRIKE_VERB.sub("", groups[0]) + "成员"  # 打掉盗窃犯罪团伙6个，抓获成员41人
+    members, suspects = _MEMBERS.match(subj), _SUSPECTS.match(subj)
+    if (members or suspects) and recent and _GROUP_HEAD.search(recent[-1].subject):
+        # the gangs counted just before: 打掉盗窃犯罪团伙6个，抓获成员41人 → 盗窃犯罪团伙成员;
+        # 打掉7个养老诈骗团伙，抓获嫌疑人126人 → 养老诈骗嫌疑人
+        group = _STRIKE_VERB.sub("", recent[-1].subject)
+        if members:
+            return group + "成员"
+        qualifier = _GROUP_HEAD.sub("", group)
+        head_noun = suspects.group(1)
+        if head_noun.startswith("犯罪"):
+            qualifier = re.sub(r"犯罪$", "", qualifier)
+        if len(qualifier) >= 2 and not subjects.trailing_verb(qualifier):
+            return qualifier + head_noun
     if recent and subj in regions.gazetteer().by_name:
         return recent[-1].subject  # 其中樊城区4个: a part of the count before, in its own area
     if len(subj) <= 1:
@@ -201,6 +211,8 @@ def _noun_after(sentence: str, head: Figure) -> str:
         elif flag.startswith(_NOUN_CORE) and flag not in ("nr",) or (out and out[-1] == "("):
             out.append(w)
             has_noun = True
+        elif flag in _MODIFIER and not has_noun and _modifies_noun(ws, i):
+            out.append(w)  # 养老诈骗团伙: a run of modifiers before the noun
         elif flag in _MODIFIER and nxt.startswith(_NOUN_CORE) and (not has_noun or flag != "v"):
             out.append(w)  # 涉案企业, 在职党员, 困难当事人
         elif flag.startswith("v") and i == len(ws) - 1 and len(w) == 1 and has_noun:
@@ -211,6 +223,14 @@ def _noun_after(sentence: str, head: Figure) -> str:
     if phrase.count("(") != phrase.count(")"):
         phrase = phrase.split("(")[0]
     return phrase if len(phrase) >= 2 else ""
+
+
+def _modifies_noun(ws: list[tuple[str, str]], i: int) -> bool:
+    """Whether tokens i, i+1 (modifiers, at most two) lead straight to a noun."""
+    j = i + 1
+    while j < len(ws) and j <= i + 2 and (ws[j][1] in _MODIFIER or ws[j][1] == "vn"):
+        j += 1
+    return j < len(ws) and j > i + 1 and ws[j][1].startswith(_NOUN_CORE) and ws[j][1] != "nr"
 
 
 def _continuation(sentence: str, head: Figure, after: str) -> str:
