@@ -10,7 +10,7 @@ from zhengfa.figures import Figure, find_figures
 from zhengfa.kinds import change_at, strip_change
 from zhengfa.model import Metric
 
-_OBJECT_HEADS = ("案件", "纠纷", "事件", "事项", "人员")  # nouns a bare verb can borrow (审执结 → 审执结案件)
+_OBJECT_HEADS = ("案件", "纠纷", "事件", "事项", "人员", "嫌疑人", "罪犯", "被告人")  # nouns a bare verb can borrow (审执结 → 审执结案件)
 _NOUN_CORE = ("n", "vn", "nz", "nt", "ns", "nr", "ng", "j", "i", "l", "eng", "s", "k", "h")
 _MODIFIER = ("a", "an", "b", "v", "vd", "f")
 
@@ -20,9 +20,11 @@ def _event_nouns() -> list[str]:
     return data_files.read_lines("event_nouns.txt")
 
 
-_FROM_YEAR = re.compile(r"(由|从)\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?)?的?\s*$")
+_YEAR_WORD = r"(?:(?:19|20)\d{2}\s*年(?:底|末)?|去年|上年|前年|今年)"
+_FROM_YEAR = re.compile(r"(由|从)\s*" + _YEAR_WORD + r"?的?\s*$")
+_PURPOSE = re.compile(r"^(?:用于|推动|支持|推进|实施|开展|建设|打造|保障)(.{2,20}?)(?=[,，;；。、]|$)")
 _TO_YEAR = re.compile(r"^[,，]?\s*(?:增至|增加到|增加至|增长到|增长至|升至|上升到|上升至|提高到|提高至|提升到|提升至|"
-                      r"降至|降到|下降到|下降至|减少到|减少至|减至)\s*(?:(?:19|20)\d{2}\s*年(?:底|末)?)?的?\s*$")
+                      r"降至|降到|下降到|下降至|减少到|减少至|减至)\s*" + _YEAR_WORD + r"?的?\s*$")
 _MEMBERS = re.compile(r"^(?:抓获|查获|打掉|打击)?(?:团伙|组织|集团|犯罪)?成员$")
 _SUSPECTS = re.compile(r"^(?:抓获|查获)?((?:犯罪)?嫌疑人)$")
 _GROUP_HEAD = re.compile(r"(团伙|集团|组织|犯罪网络)$")
@@ -65,6 +67,9 @@ def subject_of(text: str, clause: str, sentence: str, head: Figure, window_start
             return qualifier + head_noun
     if recent and subj in regions.gazetteer().by_name:
         return recent[-1].subject  # 其中樊城区4个: a part of the count before, in its own area
+    purpose = _PURPOSE.match(sentence[head.end:])
+    if purpose and subj and subjects.trailing_verb(subj) == subj:
+        return purpose.group(1) + subj  # 投入15亿元推动“雪亮工程”升级迭代 → “雪亮工程”升级迭代投入
     if len(subj) <= 1:
         rest = _continuation(sentence, head, "")
         rest = subjects.trim(rest)

@@ -156,3 +156,18 @@ def indicator(subject: str, kind: str) -> str | None:
         if rx.search(subject or ""):
             return code
     return None
+
+
+_THING = ("n", "vn", "nz", "nt", "ns", "nr", "ng", "j", "eng", "l", "i")
+
+
+@lru_cache(maxsize=65536)
+def names_a_thing(subject: str) -> bool:
+    """Whether a subject holds a noun that names what was counted (刑事警情, 打掉诈骗团伙), not
+    only a verb, adverb or function word (投入, 率先, 避免群众 has one: 群众)."""
+    if not subject:
+        return False
+    core = re.sub(r"[(（][^)）]*[)）]$", "", subject)  # the rank scope (全市)
+    if re.search(r"(率|比|数|量|额|感|度|指数)$", core) and len(core) >= 2:
+        return True  # 不捕率, 结案数: a measure
+    return any(flag.startswith(_THING) for _, flag in words(core))
