@@ -57,6 +57,9 @@ _CHECKS = [
     AssetCheckSpec("periods_well_formed", asset="metrics",
                    description="no period open at its end (2021..null) and none that starts after it ends; "
                                "a cumulative figure with no known start (先后, 历年来: null..2023) is allowed"),
+    AssetCheckSpec("subjects_name_a_thing", asset="metrics",
+                   description="subjects that hold no noun naming what was counted (a bare verb, adverb or "
+                               "function word: 投入, 率先), counted and listed; fails above 5% of metrics"),
     AssetCheckSpec("metadata_lines_usable", asset="source_problems",
                    description="every line of sources.jsonl is usable (problems listed with line number and reason)"),
 ]
@@ -335,7 +338,27 @@ def _checks(con, manifest: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> lis
     out.append(AssetCheckResult(asset_key="file_events", check_name="known_event_kinds", passed=unknown == 0,
                                 metadata={"unknown": int(unknown)}))
     out.extend(_where_when_checks(con))
+    out.append(_subject_check(con))
     return out
+
+
+FRAGMENT_SHARE_MAX = 0.05
+
+
+def _subject_check(con) -> AssetCheckResult:
+    """Subjects without a noun that names a thing, by how many metrics carry them."""
+    from zhengfa.subjects import names_a_thing
+
+    counts = con.execute("SELECT subject, count(*) AS n FROM metrics GROUP BY subject").fetchall()
+    total = sum(n for _, n in counts)
+    bad = sorted(((s, n) for s, n in counts if not names_a_thing(s or "")), key=lambda x: (-x[1], x[0] or ""))
+    n_bad = sum(n for _, n in bad)
+    share = n_bad / total if total else 0.0
+    listing = pd.DataFrame(bad[:30], columns=["subject", "metrics"])
+    return AssetCheckResult(asset_key="metrics", check_name="subjects_name_a_thing",
+                            passed=share <= FRAGMENT_SHARE_MAX, severity=AssetCheckSeverity.WARN,
+                            metadata={"metrics": int(total), "without_a_noun": int(n_bad), "share": round(share, 4),
+                                      "subjects": _md(listing)})
 
 
 def _md(df: pd.DataFrame) -> MetadataValue:

@@ -63,7 +63,8 @@ def subject_of(text: str, clause: str, sentence: str, head: Figure, window_start
         head_noun = suspects.group(1)
         if head_noun.startswith("犯罪"):
             qualifier = re.sub(r"犯罪$", "", qualifier)
-        if len(qualifier) >= 2 and not subjects.trailing_verb(qualifier):
+        first = subjects.words(qualifier)[:1]
+        if len(qualifier) >= 2 and not (first and first[0][1] == "v"):  # 新增查办…: a verb, not a crime type
             return qualifier + head_noun
     if recent and subj in regions.gazetteer().by_name:
         return recent[-1].subject  # 其中樊城区4个: a part of the count before, in its own area
