@@ -67,13 +67,9 @@ def extract(doc: Cleaned, sections: list[Section], ctx: DocContext,
     return metrics
 
 
-def RESET_BREAK_END(sentence: str, pos: int) -> int:
+def part_start(sentence: str, pos: int) -> int:
     """Where the part of a sentence holding `pos` begins: after the last semicolon before it."""
     return max((m.end() for m in RESET_BREAK.finditer(sentence, 0, pos)), default=0)
-
-
-def _QUOTED_FREE(text: str) -> str:
-    return QUOTED.sub("", text)
 
 
 def group_figures(sentence: str, figs: list[Figure]) -> list[list[Figure]]:
@@ -144,7 +140,7 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
         if kind == "change" and basis is None:
             # 与上年相比，…下降6.3%: a baseline standing in a clause before governs the clauses after
             # it, up to a semicolon; 刑事警情同比下降9.7%，治安警情下降5.2%: it carries over
-            lead = basis_of(_QUOTED_FREE(sentence[RESET_BREAK_END(sentence, head.start):w.cut]))
+            lead = basis_of(QUOTED.sub("", sentence[part_start(sentence, head.start):w.cut]))
             if lead:
                 basis = lead
             elif last_basis and not re.search(r"[;；]", sentence[last_basis_pos:head.start]):

@@ -30,7 +30,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from zhengfa import data_files, regions
-from zhengfa.periods import find_periods
+from zhengfa.periods import _BASELINE_BEFORE, EVENT_HEADING, find_periods
 from zhengfa.regions import Unit
 
 NATIONAL = regions.NATIONAL
@@ -431,8 +431,6 @@ def report_year(text: str, publish: PubDate | None, figure_sentences: list[str],
     year and the other years named in the text as lighter votes; a report with no year of its
     own reports on its publish year (a report delivered in the first quarter, on the year before,
     when its figures say so)."""
-    from zhengfa.periods import EVENT_HEADING, _BASELINE_BEFORE
-
     py = publish.year if publish else None
     votes: Counter = Counter()
     for s in figure_sentences:
