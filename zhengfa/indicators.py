@@ -154,6 +154,11 @@ def indicator(subject: str, kind: str, sentence: str | None = None, quote: str |
     actor = r.actor
     if actor == "-" and sentence:
         actor = sentence_actor(sentence, quote)
+    return _match(r, actor, kind)
+
+
+@lru_cache(maxsize=65536)
+def _match(r: Reading, actor: str, kind: str) -> str | None:
     for ind in taxonomy():
         if ind.kinds and kind in LEVEL_KINDS and kind not in ind.kinds:
             continue
