@@ -26,7 +26,8 @@ from resources import Warehouse
 from zhengfa import indicators as taxonomy
 from zhengfa import regions as gazetteer
 from zhengfa import sources
-from zhengfa.store import StageStore, writer_lock
+from assets.columns import column_schema
+from zhengfa.store import StageStore, wait_for_duckdb, writer_lock
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "dbt_like_sql"
 TABLES = ["documents", "sections", "metrics", "rejected_documents", "duplicate_files", "file_events",
@@ -136,7 +137,8 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
     """Per-document tables are updated incrementally: rows of documents no longer live (or
     extracted by other code) are deleted and the new ones inserted, in one transaction; the small
     file tables are replaced. A missing table or a changed schema rebuilds everything."""
-    with writer_lock(warehouse.path):
+    with writer_lock(warehouse.path, log=context.log.info):
+        wait_for_duckdb(warehouse.duckdb_path, log=context.log.warning)
         manifest = read_manifest(warehouse)
         accepted = manifest[manifest["status"] == "accepted"]
         live = set(accepted["doc_id"].dropna())
@@ -190,6 +192,7 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
                 raise
             counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
             previews = {t: con.execute(f'SELECT * FROM "{t}" LIMIT 5').df() for t in TABLES}
+            schemas = {t: column_schema(con, t) for t in TABLES}
             checks = _checks(con, manifest, {**frames, **files})
     context.log.info(f"warehouse: {'rebuilt' if rebuild else 'updated'}; {len(add)} documents in, "
                      f"{len(set(drop) - set(add))} out, {len(keep)} kept")
@@ -197,6 +200,7 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
         df = previews[name]
         yield MaterializeResult(asset_key=AssetKey(name), metadata={
             "dagster/row_count": int(counts[name]),
+            "dagster/column_schema": schemas[name],
             "documents_inserted": len(add) if name in ("documents", "sections", "metrics") else 0,
             "documents_deleted": len(drop) if name in ("documents", "sections", "metrics") else 0,
             "preview": MetadataValue.md(df.astype(str).apply(lambda c: c.str.slice(0, 30)).to_markdown(index=False))
@@ -480,13 +484,16 @@ def _view_asset(path: Path):
            description=description, code_version=__import__("hashlib").sha256(sql.encode()).hexdigest()[:12],
            check_specs=[AssetCheckSpec("view_queryable", asset=name)])
     def _view(context: AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource) -> MaterializeResult:
-        with writer_lock(warehouse.path):
+        with writer_lock(warehouse.path, log=context.log.info):
+            wait_for_duckdb(warehouse.duckdb_path, log=context.log.warning)
             with duckdb.get_connection() as con:
                 con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {sql.rstrip().rstrip(";")}')
                 n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
                 head = con.execute(f'SELECT * FROM "{name}" LIMIT 5').df()
+                schema = column_schema(con, name)
         return MaterializeResult(
-            metadata={"dagster/row_count": int(n), "sql": MetadataValue.md(f"```sql\n{sql}\n```"),
+            metadata={"dagster/row_count": int(n), "dagster/column_schema": schema,
+                      "sql": MetadataValue.md(f"```sql\n{sql}\n```"),
                       "depends_on": MetadataValue.json(deps),
                       "preview": MetadataValue.md(head.to_markdown(index=False) if not head.empty else "_no rows_")},
             check_results=[AssetCheckResult(check_name="view_queryable", passed=True, metadata={"rows": int(n)})])
