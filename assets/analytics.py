@@ -59,7 +59,7 @@ def chart_spec(df: pd.DataFrame) -> dict:
 
 @asset(group_name="analytics", deps=[AssetKey("v_indicator_values"), AssetKey("indicators")], pool=POOL,
        description="Chart of the key indicators (the most reported) by region and year, from v_indicator_values "
-                   "(agreeing values only): a Vega-Lite spec and a PNG under <warehouse>/charts/, shown here.")
+                   "(agreeing values only): a Vega-Lite spec and a PNG in the warehouse folder (charts/), shown here (metadata `chart`).")
 def indicator_chart(context: AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource) -> MaterializeResult:
     with writer_lock(warehouse.path, log=context.log.info):
         wait_for_duckdb(warehouse.duckdb_path, log=context.log.warning)
@@ -153,7 +153,7 @@ def render_page(doc: dict, metrics: list[dict]) -> str:
 
 
 @asset(group_name="analytics", deps=[AssetKey("documents"), AssetKey("metrics")], pool=POOL,
-       description="One HTML page per document under <warehouse>/provenance/: its cleaned text with each extracted "
+       description="One HTML page per document in the warehouse folder (provenance/): its cleaned text with each extracted "
                    "figure highlighted (green: with an indicator code) and its normalized row on hover; index.html "
                    "lists the pages.")
 def provenance_pages(context: AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource) -> MaterializeResult:
