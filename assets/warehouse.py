@@ -263,6 +263,8 @@ def _file_frames(warehouse: Warehouse, manifest: pd.DataFrame) -> dict[str, pd.D
 def _with_indicators(mets: pd.DataFrame) -> pd.DataFrame:
     """Indicator code (with the actor its sentence names), series key and part-year flag of
     each figure, from the taxonomy as it is now."""
+    if mets.empty or "subject" not in mets.columns:
+        return mets
     mapped = [taxonomy.map_metric(s, k, sen, q) for s, k, sen, q in
               zip(mets["subject"], mets["kind"], mets["sentence"], mets["quote"])]
     mets = mets.copy()
