@@ -122,3 +122,9 @@ def test_series_keys_line_up_rare_figures_across_wordings():
     assert series_key("全年共有因公牺牲民警") == series_key("因公牺牲民警")
     assert series_key("“枫桥式公安派出所”") == series_key("枫桥式公安派出所")
     assert series_key("检察机关办理涉企案件") == "procuratorate:办理涉企案件"
+
+
+def test_a_span_of_days_or_a_cut_off_month_is_part_of_a_year():
+    s = "会议通报，今年1月1日至24日，全市刑事警情同比下降9.7%，破获电信网络诈骗案件112起。"
+    assert is_part_year("破获电信网络诈骗案件", s, "112起")
+    assert is_part_year("抓获犯罪嫌疑人", "截至6月底，抓获犯罪嫌疑人300名。", "300名")
