@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 export PYTHONPATH := $(CURDIR)
 UI_PORT ?= 3000
 
-.PHONY: install run full-refresh test ui bench score clean
+.PHONY: install browser-deps run full-refresh test ui bench score clean
 
 $(VENV)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,21 @@ $(VENV)/.installed: requirements.lock
 
 install: $(VENV)/.installed
 
+# The browser test drives Debian's chromium (with CJK fonts, or Chinese renders as boxes).
+CHROMIUM ?= /usr/bin/chromium
+browser-deps:
+	@if [ ! -x "$(CHROMIUM)" ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-noto-cjk; \
+	fi
+
 run: install
 	$(PY) scripts/run.py
 
 full-refresh: install
 	$(PY) scripts/run.py --full-refresh
 
-test: install
+test: install browser-deps
 	$(PY) -m pytest
 
 ui: install

@@ -23,15 +23,18 @@ from sqlglot import exp
 from assets.stages import (POOL, DECODE_VERSION, TEXT_VERSION, document_sources, metric_mentions, read_manifest,
                            read_sources_table)
 from resources import Warehouse
+from zhengfa import indicators as taxonomy
+from zhengfa import regions as gazetteer
 from zhengfa import sources
-from zhengfa.store import StageStore, writer_lock
+from assets.columns import column_schema
+from zhengfa.store import StageStore, wait_for_duckdb, writer_lock
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "dbt_like_sql"
 TABLES = ["documents", "sections", "metrics", "rejected_documents", "duplicate_files", "file_events",
-          "source_problems"]
+          "source_problems", "indicators", "regions"]
 METRIC_COLUMNS = ["metric_id", "source_file", "doc_id", "section_id", "kind", "value", "unit", "approx", "basis",
                   "subject", "indicator", "region", "period_start", "period_end", "quote", "sentence",
-                  "char_start", "char_end", "in_caption", "in_repeated"]
+                  "char_start", "char_end", "in_caption", "in_repeated", "series_key", "part_year"]
 
 _CHECKS = [
     AssetCheckSpec("quote_matches_span", asset="metrics",
@@ -83,13 +86,18 @@ SCHEMAS: dict[str, dict[str, str]] = {
                 "value": "float64", "unit": _STR, "approx": _STR, "basis": _STR, "subject": _STR,
                 "indicator": _STR, "region": _STR, "period_start": _INT, "period_end": _INT, "quote": _STR,
                 "sentence": _STR, "char_start": _INT, "char_end": _INT, "in_caption": "boolean",
-                "in_repeated": "boolean"},
+                "in_repeated": "boolean", "series_key": _STR, "part_year": "boolean"},
     "rejected_documents": {"path": _STR, "file_name": _STR, "size": _INT, "status": _STR, "reason": _STR,
                            "doc_id": _STR, "scanned_at": _TS},
     "duplicate_files": {"path": _STR, "file_name": _STR, "doc_id": _STR, "duplicate_of": _STR, "scanned_at": _TS},
     "file_events": {"path": _STR, "event": _STR, "doc_id": _STR, "previous_doc_id": _STR, "previous_path": _STR,
                     "event_at": _TS},
     "source_problems": {"line": _INT, "file": _STR, "reason": _STR, "text": _STR},
+    "indicators": {"code": _STR, "category": _STR, "category_zh": _STR, "category_en": _STR, "parent": _STR,
+                   "name_zh": _STR, "name_en": _STR, "kinds": _STR, "actors": _STR, "variants": _STR,
+                   "taxonomy_version": _STR},
+    "regions": {"region": _STR, "level": _STR, "adcode": _STR, "parent": _STR, "city": _STR, "province": _STR,
+                "n_children": _INT},
 }
 assert list(SCHEMAS["metrics"]) == METRIC_COLUMNS
 
@@ -132,7 +140,8 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
     """Per-document tables are updated incrementally: rows of documents no longer live (or
     extracted by other code) are deleted and the new ones inserted, in one transaction; the small
     file tables are replaced. A missing table or a changed schema rebuilds everything."""
-    with writer_lock(warehouse.path):
+    with writer_lock(warehouse.path, log=context.log.info):
+        wait_for_duckdb(warehouse.duckdb_path, log=context.log.warning)
         manifest = read_manifest(warehouse)
         accepted = manifest[manifest["status"] == "accepted"]
         live = set(accepted["doc_id"].dropna())
@@ -151,8 +160,11 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
             files = _file_frames(warehouse, manifest)
             mapping = pd.DataFrame({"doc_id": list(names), "source_file": list(names.values()),
                                     "path": [paths[d] for d in names]}, columns=["doc_id", "source_file", "path"])
+            remap = not rebuild and _taxonomy_changed(con)
             con.execute("BEGIN TRANSACTION")
             try:
+                if remap:  # the taxonomy changed: every stored figure is mapped again
+                    _remap_indicators(con)
                 for name in ("documents", "sections", "metrics"):
                     if rebuild:
                         _replace(con, name, frames[name])
@@ -176,12 +188,14 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
                 con.unregister("_names")
                 for name, df in files.items():
                     _replace(con, name, df)
+                _replace(con, "regions", _regions_frame(con))
                 con.execute("COMMIT")
             except Exception:
                 con.execute("ROLLBACK")
                 raise
             counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
             previews = {t: con.execute(f'SELECT * FROM "{t}" LIMIT 5').df() for t in TABLES}
+            schemas = {t: column_schema(con, t) for t in TABLES}
             checks = _checks(con, manifest, {**frames, **files})
     context.log.info(f"warehouse: {'rebuilt' if rebuild else 'updated'}; {len(add)} documents in, "
                      f"{len(set(drop) - set(add))} out, {len(keep)} kept")
@@ -189,6 +203,7 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
         df = previews[name]
         yield MaterializeResult(asset_key=AssetKey(name), metadata={
             "dagster/row_count": int(counts[name]),
+            "dagster/column_schema": schemas[name],
             "documents_inserted": len(add) if name in ("documents", "sections", "metrics") else 0,
             "documents_deleted": len(drop) if name in ("documents", "sections", "metrics") else 0,
             "preview": MetadataValue.md(df.astype(str).apply(lambda c: c.str.slice(0, 30)).to_markdown(index=False))
@@ -218,6 +233,7 @@ def _document_frames(warehouse: Warehouse, manifest: pd.DataFrame, ids: list[str
     if not mets.empty:
         mets = mets[mets["metric_id"].notna()].copy()
         mets["source_file"] = mets["doc_id"].map(names)
+        mets = _with_indicators(mets)
     secs = secs.drop(columns=["code_version"], errors="ignore")
     if not secs.empty:
         secs = secs[secs["section_id"].notna()]  # markers of documents without sections
@@ -242,7 +258,76 @@ def _file_frames(warehouse: Warehouse, manifest: pd.DataFrame) -> dict[str, pd.D
     return {"rejected_documents": _conform(rejected, "rejected_documents", only=True),
             "duplicate_files": _conform(dups, "duplicate_files", only=True),
             "file_events": _conform(events, "file_events", only=True),
-            "source_problems": _conform(read_sources_table(warehouse, "source_problems"), "source_problems", only=True)}
+            "source_problems": _conform(read_sources_table(warehouse, "source_problems"), "source_problems", only=True),
+            "indicators": _conform(pd.DataFrame([{**r, "taxonomy_version": taxonomy.version()}
+                                                 for r in taxonomy.taxonomy_rows()]), "indicators", only=True)}
+
+
+def _with_indicators(mets: pd.DataFrame) -> pd.DataFrame:
+    """Indicator code (with the actor its sentence names), series key and part-year flag of
+    each figure, from the taxonomy as it is now."""
+    if mets.empty or "subject" not in mets.columns:
+        return mets
+    mapped = [taxonomy.map_metric(s, k, sen, q) for s, k, sen, q in
+              zip(mets["subject"], mets["kind"], mets["sentence"], mets["quote"])]
+    mets = mets.copy()
+    for col in ("indicator", "series_key", "part_year"):
+        mets[col] = [m[col] for m in mapped]
+    return mets
+
+
+def _taxonomy_changed(con) -> bool:
+    try:
+        stored = {r[0] for r in con.execute("SELECT DISTINCT taxonomy_version FROM indicators").fetchall()}
+    except Exception:  # no table yet
+        return True
+    return stored != {taxonomy.version()}
+
+
+def _remap_indicators(con) -> None:
+    df = con.execute("SELECT metric_id, subject, kind, sentence, quote FROM metrics").df()
+    if df.empty:
+        return
+    df = _with_indicators(df)[["metric_id", "indicator", "series_key", "part_year"]]
+    con.register("_mapped", df.astype({"metric_id": "string", "indicator": "string", "series_key": "string",
+                                       "part_year": "boolean"}))
+    con.execute("""UPDATE metrics SET indicator = m.indicator, series_key = m.series_key, part_year = m.part_year
+                   FROM _mapped m WHERE metrics.metric_id = m.metric_id""")
+    con.unregister("_mapped")
+
+
+def _regions_frame(con) -> pd.DataFrame:
+    """The regions the figures name and their ancestors in the gazetteer (district → city →
+    province), with how many units the gazetteer lists directly below each: what a roll-up needs
+    to say how complete it is."""
+    labels = {r[0] for r in con.execute("SELECT DISTINCT region FROM metrics WHERE coalesce(region, '') <> ''").fetchall()}
+    by_label = gazetteer.units_by_label()
+    units = {}
+    for label in labels:
+        u = by_label.get(label)
+        while u is not None and u.label not in units:
+            units[u.label] = u
+            u = gazetteer.parent_of(u)
+    children: dict[str, int] = {}
+    for u in gazetteer.gazetteer().units:
+        p = gazetteer.parent_of(u)
+        if p is not None and p.label in units and u.level in ("city", "county"):
+            children[p.label] = children.get(p.label, 0) + 1
+    rows = []
+    for label, u in sorted(units.items()):
+        p = gazetteer.parent_of(u)
+        rows.append({"region": label, "level": u.level, "adcode": u.adcode,
+                     "parent": p.label if p else ("全国" if u.level == "province" else None),
+                     "city": u.city if u.level == "county" else (u.name if u.level == "city" else None),
+                     "province": u.province, "n_children": children.get(label, 0)})
+    if units:
+        labels = labels | {"全国"}
+    for label in sorted(labels - set(units)):  # 全国, or a name the gazetteer does not hold
+        rows.append({"region": label, "level": "country" if label == "全国" else None, "adcode": None,
+                     "parent": None, "city": None, "province": None,
+                     "n_children": sum(1 for u in gazetteer.gazetteer().units if u.level == "province")
+                     if label == "全国" else 0})
+    return _conform(pd.DataFrame(rows), "regions", only=True)
 
 
 def _replace(con, name: str, df: pd.DataFrame) -> None:
@@ -424,13 +509,16 @@ def _view_asset(path: Path):
            description=description, code_version=__import__("hashlib").sha256(sql.encode()).hexdigest()[:12],
            check_specs=[AssetCheckSpec("view_queryable", asset=name)])
     def _view(context: AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource) -> MaterializeResult:
-        with writer_lock(warehouse.path):
+        with writer_lock(warehouse.path, log=context.log.info):
+            wait_for_duckdb(warehouse.duckdb_path, log=context.log.warning)
             with duckdb.get_connection() as con:
                 con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {sql.rstrip().rstrip(";")}')
                 n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
                 head = con.execute(f'SELECT * FROM "{name}" LIMIT 5').df()
+                schema = column_schema(con, name)
         return MaterializeResult(
-            metadata={"dagster/row_count": int(n), "sql": MetadataValue.md(f"```sql\n{sql}\n```"),
+            metadata={"dagster/row_count": int(n), "dagster/column_schema": schema,
+                      "sql": MetadataValue.md(f"```sql\n{sql}\n```"),
                       "depends_on": MetadataValue.json(deps),
                       "preview": MetadataValue.md(head.to_markdown(index=False) if not head.empty else "_no rows_")},
             check_results=[AssetCheckResult(check_name="view_queryable", passed=True, metadata={"rows": int(n)})])

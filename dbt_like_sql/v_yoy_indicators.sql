@@ -1,49 +1,37 @@
--- Year-over-year indicators: one row per region, indicator, kind and unit and year, with the
--- value, the previous year's value where present, and the change between them; plus the
--- change the article itself stated (同比) when it gave one.
-with yearly as (
-    select
-        region,
-        indicator,
-        kind,
-        unit,
-        period_end as year,
-        median(value) as value,
-        count(*) as n_statements,
-        any_value(quote) as example_quote,
-        any_value(source_file) as example_source
-    from metrics
-    where indicator is not null
-      and period_end is not null
-      and (period_start is null or period_start = period_end)
-      and kind in ('count', 'amount', 'rate')
-    group by region, indicator, kind, unit, period_end
-),
-stated as (
-    select region, indicator, unit as change_unit, period_end as year, median(value) as stated_yoy_change
-    from metrics
-    where kind = 'change' and basis = 'yoy' and indicator is not null
-    group by region, indicator, unit, period_end
-)
+-- Year over year, one stop: every value of v_indicator_values with the previous year's value and
+-- the change computed from them (agreeing statements only), the change the articles stated
+-- (同比, in % where given), the previous level that change implies, and whether stated and
+-- computed agree.
 select
-    y.region,
-    y.indicator,
-    y.kind,
-    y.unit,
-    y.year,
-    y.value,
-    p.value as previous_value,
-    y.value - p.value as change,
-    case when p.value is not null and p.value <> 0 then round(100.0 * (y.value - p.value) / p.value, 2) end as change_pct,
-    s.stated_yoy_change,
+    v.region,
+    v.indicator,
+    v.series,
+    v.keyed_by,
+    v.kind,
+    v.unit,
+    v.year,
+    v.value,
+    v.agree,
+    c.previous_value,
+    c.change,
+    c.change_pct,
+    s.stated_change as stated_yoy_change,
     s.change_unit as stated_change_unit,
-    y.n_statements,
-    y.example_quote,
-    y.example_source
-from yearly y
-left join yearly p
-    on p.region = y.region and p.indicator = y.indicator and p.kind = y.kind
-   and p.unit = y.unit and p.year = y.year - 1
-left join stated s
-    on s.region = y.region and s.indicator = y.indicator and s.year = y.year
-   and (s.change_unit = '%' or s.change_unit = y.unit)
+    i.implied_previous_value,
+    k.consistent as stated_matches_computed,
+    v.n_statements,
+    v.quote as example_quote,
+    v.source_file as example_source
+from v_indicator_values v
+left join v_yoy_computed c
+  on c.region = v.region and c.series = v.series and c.kind = v.kind
+ and c.unit is not distinct from v.unit and c.year = v.year
+left join v_yoy_stated s
+  on s.region = v.region and s.series = v.series and s.year = v.year
+ and (s.change_unit = '%' or (s.change_unit = '个百分点' and v.kind = 'rate') or (s.change_unit = v.unit and v.kind <> 'rate'))
+left join v_yoy_implied i
+  on i.region = v.region and i.series = v.series and i.kind = v.kind
+ and i.unit is not distinct from v.unit and i.year = v.year and i.change_unit = s.change_unit
+left join v_yoy_consistency k
+  on k.region = v.region and k.series = v.series and k.kind = v.kind
+ and k.unit is not distinct from v.unit and k.year = v.year and k.change_unit = s.change_unit

@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/dev_scores.py                 # the table
     .venv/bin/python scripts/dev_scores.py --errors context --show 20
+    .venv/bin/python scripts/dev_scores.py --unmapped context     # figures without an indicator code
 
 Each set is a folder (with its sources.jsonl when it has one) and its gold files, in the
 shared folder beside this checkout.
@@ -50,7 +51,26 @@ def score_set(name: str):
     folder, golds = SETS[name]
     mod = scorer()
     gold = [g for f in golds for g in mod.load_gold(str(SHARED / "gold" / f))]
-    return mod.score(gold, predict(folder))
+    return mod.score(gold, _predictions(name))
+
+
+def mapped_share(name: str) -> float:
+    """Share of a set's extracted figures that get an indicator code, as the warehouse maps them
+    (subject, kind, and the actor the sentence names before the figure)."""
+    from zhengfa.indicators import indicator
+
+    pred = _predictions(name)
+    mapped = sum(indicator(m["subject"], m["kind"], m["sentence"], m["quote"]) is not None for m in pred)
+    return mapped / len(pred) if pred else 0.0
+
+
+_CACHE: dict[str, list[dict]] = {}
+
+
+def _predictions(name: str) -> list[dict]:
+    if name not in _CACHE:
+        _CACHE[name] = predict(SETS[name][0])
+    return _CACHE[name]
 
 
 def main() -> int:
@@ -58,14 +78,26 @@ def main() -> int:
     ap.add_argument("--errors", choices=sorted(SETS), help="print the errors of this set")
     ap.add_argument("--show", type=int, default=15)
     ap.add_argument("--attr", help="only errors of this attribute (region, period, subject, ...)")
+    ap.add_argument("--unmapped", choices=sorted(SETS), help="list the subjects of this set that get no indicator code")
     args = ap.parse_args()
     mod = scorer()
-    print(f"{'set':10} {'F1':>6} {'P':>6} {'R':>6} {'subject':>8} {'region':>7} {'period':>7} {'approx':>7} {'basis':>6}")
+    if args.unmapped:
+        from collections import Counter
+
+        from zhengfa.indicators import indicator
+
+        left = Counter((m["subject"], m["kind"]) for m in _predictions(args.unmapped)
+                       if indicator(m["subject"], m["kind"], m["sentence"], m["quote"]) is None)
+        for (subject, kind), n in left.most_common():
+            print(f"{n:4} {kind:7} {subject}")
+        return 0
+    print(f"{'set':10} {'F1':>6} {'P':>6} {'R':>6} {'subject':>8} {'region':>7} {'period':>7} {'approx':>7} {'basis':>6} "
+          f"{'mapped':>7}")
     for name in SETS if not args.errors else [args.errors]:
         res, errors = score_set(name)
         a = res["attributes"]
         print(f"{name:10} {res['f1']:6.3f} {res['precision']:6.3f} {res['recall']:6.3f} {a['subject']:8.3f} "
-              f"{a['region']:7.3f} {a['period']:7.3f} {a['approx']:7.3f} {a['basis']:6.3f}")
+              f"{a['region']:7.3f} {a['period']:7.3f} {a['approx']:7.3f} {a['basis']:6.3f} {mapped_share(name):7.3f}")
         if args.errors:
             n = args.show
             if not args.attr:

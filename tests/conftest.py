@@ -23,7 +23,8 @@ PYTHON = sys.executable
 TIMESTAMP_COLUMNS = {"scanned_at", "event_at"}
 CORE_TABLES = ["documents", "sections", "metrics"]
 ALL_TABLES = CORE_TABLES + ["rejected_documents", "duplicate_files", "file_events"]
-VIEWS = ["v_metrics_by_region_year", "v_yoy_indicators"]
+VIEWS = ["v_indicator_values", "v_metrics_by_region_year", "v_region_rollups", "v_yoy_computed", "v_yoy_consistency",
+         "v_yoy_implied", "v_yoy_indicators", "v_yoy_stated"]
 
 
 def copy_samples(dest: Path, names: list[Path] | None = None) -> Path:

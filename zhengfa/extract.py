@@ -5,7 +5,7 @@ Extraction is a short sequence of passes over each sentence, each in a module of
   groups          figures joined by 、/和 form a list that distributes (分别下降58%、23%)
   clause windows  the words between a figure and the clause break or figure before it
   attributes      kind, sign and baseline (kinds.py), period (periods.py), area (areas.py),
-                  subject (subject_phrase.py), indicator code (subjects.indicator)
+                  subject (subject_phrase.py), indicator code (indicators.py)
   rows            one Metric per figure and subject or place (model.py)
 """
 from __future__ import annotations
@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from zhengfa import regions, subjects
+from zhengfa import regions
 from zhengfa.areas import clause_region, paragraph_region, place_list, section_regions, trimmed_lead
 from zhengfa.clean import Cleaned
+from zhengfa.indicators import indicator
 from zhengfa.figures import QUOTED, LIST_JOIN, RESET_BREAK, Figure, achieved_figures, clause_breaks, is_logistics
 from zhengfa.kinds import basis_of, kind_of, strip_change
 from zhengfa.model import DocContext, Metric
@@ -62,7 +63,7 @@ def extract(doc: Cleaned, sections: list[Section], ctx: DocContext,
                 r.section_ord = sec.ord if sec else None
                 r.in_caption = para.caption
                 r.in_repeated = para.repeated
-                r.indicator = subjects.indicator(r.subject, r.kind)
+                r.indicator = indicator(r.subject, r.kind, r.sentence, r.quote)
             metrics.extend(rows)
     return metrics
 

@@ -32,24 +32,73 @@ def write_parquet_atomic(df: pd.DataFrame, path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def writer_lock(warehouse_dir: Path, timeout_s: float = 600.0):
-    """Exclusive lock on the warehouse: serializes writers across processes."""
+def writer_lock(warehouse_dir: Path, timeout_s: float = 600.0, log=None):
+    """Exclusive lock on the warehouse: serializes writers across processes. `log` (a callable
+    taking a message) hears when the lock is held by another writer and how long the wait took."""
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     lock_path = warehouse_dir / ".writer.lock"
     with open(lock_path, "a+") as fh:
-        deadline = time.monotonic() + timeout_s
+        start = time.monotonic()
+        deadline = start + timeout_s
+        waited = False
         while True:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not waited and log:
+                    log(f"waiting for the warehouse writer lock {lock_path} (another run is writing)")
+                waited = True
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"warehouse {warehouse_dir} is locked by another writer")
                 time.sleep(0.1)
+        if waited and log:
+            log(f"got the warehouse writer lock after {time.monotonic() - start:.1f} s")
         try:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def wait_for_duckdb(path: Path, timeout_s: float = 600.0, log=None) -> float:
+    """Wait until no other process holds DuckDB's lock on `path` (a reader in the CLI or a
+    notebook holds it as long as its connection stays open); returns the seconds waited. `log`
+    hears when and why the run waits. Readers should use the published read-only snapshot."""
+    if not path.exists():
+        return 0.0
+    start = time.monotonic()
+    told = False
+    while True:
+        try:
+            duckdb.connect(str(path)).close()
+            break
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower():
+                raise
+            if not told and log:
+                log(f"waiting for DuckDB's file lock on {path}: {str(e).splitlines()[0][:300]}")
+            told = True
+            if time.monotonic() - start > timeout_s:
+                raise
+            time.sleep(0.25)
+    waited = time.monotonic() - start
+    if told and log:
+        log(f"DuckDB's file lock on {path} released after {waited:.1f} s")
+    return waited
+
+
+def publish_snapshot(path: Path, snapshot: Path) -> Path:
+    """Copy the DuckDB file (checkpointed, no connection open) to a temporary name beside the
+    snapshot and rename it over the snapshot: readers opening the snapshot see the previous copy
+    or the new one, never half a file, and never hold the writer's lock."""
+    tmp = snapshot.with_name(f".{snapshot.name}.{uuid.uuid4().hex}.tmp")
+    import shutil
+
+    shutil.copyfile(path, tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, snapshot)
+    return snapshot
 
 
 class StageStore:

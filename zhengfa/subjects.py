@@ -142,20 +142,7 @@ def drop_last_word(subject: str) -> str:
     return "".join(w for w, _ in ws[:-1]) if len(ws) > 1 else ""
 
 
-@lru_cache(maxsize=1)
-def _taxonomy():
-    rows = data_files.read_csv("indicators.csv")
-    return [(r["code"], re.compile(r["pattern"]), r.get("kinds", "").split("|") if r.get("kinds") else []) for r in rows]
-
-
-def indicator(subject: str, kind: str) -> str | None:
-    """Canonical indicator code for a subject, or None when the taxonomy has no match."""
-    for code, rx, kinds in _taxonomy():
-        if kinds and kind not in kinds:
-            continue
-        if rx.search(subject or ""):
-            return code
-    return None
+from zhengfa.indicators import indicator  # noqa: E402,F401  (the taxonomy lives in zhengfa/indicators.py)
 
 
 _THING = ("n", "vn", "nz", "nt", "ns", "nr", "ng", "j", "eng", "l", "i")

@@ -1,0 +1,214 @@
+"""What analysts read: a chart of key indicators by region and year, one provenance page per
+document (its cleaned text with every figure highlighted and its normalized row on hover), and a
+read-only snapshot of the DuckDB file that each run publishes atomically."""
+
+import base64
+import html
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster_duckdb import DuckDBResource
+
+from assets.stages import POOL
+from assets.warehouse import SQL_DIR
+from resources import Warehouse
+from zhengfa.store import publish_snapshot, wait_for_duckdb, writer_lock
+
+SNAPSHOT_NAME = "zhengfa_read.duckdb"
+CHART_INDICATORS = 6  # small multiples in the chart
+VIEWS = [AssetKey(p.stem) for p in sorted(SQL_DIR.glob("*.sql"))]
+
+
+def _read(con, sql: str, params=None) -> pd.DataFrame:
+    return con.execute(sql, params or []).df()
+
+
+# ---------------------------------------------------------------- chart
+
+def key_indicator_values(con) -> pd.DataFrame:
+    """Agreeing values of the indicator series (code and unit) with the most region-years."""
+    return _read(con, f"""
+        with top as (
+            select indicator, unit, count(*) as n from v_indicator_values
+            where keyed_by = 'indicator' and agree group by indicator, unit
+            order by n desc, indicator, unit limit {CHART_INDICATORS})
+        select v.indicator, i.name_en, i.name_zh, v.region, v.year, v.value, v.unit, v.kind, v.quote, v.source_file
+        from v_indicator_values v join top on top.indicator = v.indicator and top.unit is not distinct from v.unit
+        left join indicators i on i.code = v.indicator
+        where v.keyed_by = 'indicator' and v.agree
+        order by top.n desc, v.indicator, v.region, v.year""")
+
+
+def chart_spec(df: pd.DataFrame) -> dict:
+    """Small multiples, one per indicator: the year on x, the value on y, one line per region."""
+    import altair as alt
+
+    df = df.assign(label=df["name_en"].fillna(df["indicator"]) + " (" + df["unit"].fillna("") + ")")
+    base = alt.Chart(df).mark_line(point=alt.OverlayMarkDef(size=80, filled=True)).encode(
+        x=alt.X("year:O", title="year", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("value:Q", title=None),
+        color=alt.Color("region:N", title="region"),
+        tooltip=["indicator", "name_zh", "region", "year", "value", "unit", "quote", "source_file"],
+    ).properties(width=200, height=140)
+    chart = base.facet(facet=alt.Facet("label:N", title=None), columns=3).resolve_scale(y="independent")
+    return chart.properties(title="Key indicators by region and year").to_dict()
+
+
+@asset(group_name="analytics", deps=[AssetKey("v_indicator_values"), AssetKey("indicators")], pool=POOL,
+       description="Chart of the key indicators (the most reported) by region and year, from v_indicator_values "
+                   "(agreeing values only): a Vega-Lite spec and a PNG in the warehouse folder (charts/), shown here (metadata `chart`).")
+def indicator_chart(context: AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource) -> MaterializeResult:
+    with writer_lock(warehouse.path, log=context.log.info):
+        wait_for_duckdb(warehouse.duckdb_path, log=context.log.warning)
+        with duckdb.get_connection() as con:
+            df = key_indicator_values(con)
+    out = warehouse.path / "charts"
+    out.mkdir(parents=True, exist_ok=True)
+    if df.empty:
+        return MaterializeResult(metadata={"chart": MetadataValue.md("_no indicator values yet_"), "indicators": 0})
+    spec = chart_spec(df)
+    import vl_convert as vlc
+
+    png = vlc.vegalite_to_png(spec, scale=1.5)
+    (out / "key_indicators.vl.json").write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    (out / "key_indicators.png").write_bytes(png)
+    table = df[["indicator", "region", "year", "value", "unit"]].to_markdown(index=False)
+    image = f"![Key indicators by region and year](data:image/png;base64,{base64.b64encode(png).decode()})"
+    return MaterializeResult(metadata={
+        "chart": MetadataValue.md(f"{image}\n\n{table}"),
+        "png": MetadataValue.path(str(out / "key_indicators.png")),
+        "vega_lite": MetadataValue.path(str(out / "key_indicators.vl.json")),
+        "indicators": int(df["indicator"].nunique()),
+        "values": len(df),
+    })
+
+
+# ---------------------------------------------------------------- provenance pages
+
+PAGE_CSS = """
+body { font-family: "Noto Sans CJK SC", "Noto Sans SC", sans-serif; max-width: 52em; margin: 2em auto; line-height: 1.9; }
+h1 { font-size: 1.3em; } .meta { color: #555; font-size: 0.9em; }
+mark.fig { background: #ffe08a; position: relative; cursor: help; padding: 0 1px; }
+mark.fig.coded { background: #a7e3a1; }
+mark.fig .row { display: none; position: absolute; left: 0; top: 1.8em; z-index: 10; background: #fff;
+  border: 1px solid #888; padding: 0.4em 0.6em; white-space: nowrap; font-size: 0.85em; line-height: 1.5;
+  box-shadow: 0 2px 6px rgba(0,0,0,0.2); }
+mark.fig:hover .row, mark.fig:focus .row { display: block; }
+.legend span { padding: 0 0.4em; margin-right: 1em; }
+p.para { white-space: pre-wrap; margin: 0.6em 0; }
+"""
+
+ROW_FIELDS = ["kind", "value", "unit", "approx", "basis", "subject", "indicator", "region", "period_start",
+              "period_end"]
+
+
+def page_name(source_file: str, doc_id: str) -> str:
+    stem = re.sub(r"[^\w\u4e00-\u9fff.-]+", "_", Path(source_file or "document").stem)[:60]
+    return f"{stem}-{doc_id[:8]}.html"
+
+
+def _row_html(m: dict) -> str:
+    cells = []
+    for f in ROW_FIELDS:
+        v = m.get(f)
+        if v is None or (isinstance(v, float) and v != v):
+            v = "—"
+        elif isinstance(v, float) and v.is_integer():
+            v = int(v)
+        cells.append(f'<span class="f-{f}"><b>{f}</b> {html.escape(str(v))}</span>')
+    return "<br>".join(cells)
+
+
+def render_page(doc: dict, metrics: list[dict]) -> str:
+    """The cleaned text with each figure highlighted; hovering a figure shows its normalized row(s)
+    (figures sharing a span are shown together; a span overlapping an earlier one is not marked)."""
+    text = doc["cleaned_text"] or ""
+    spans: dict[tuple[int, int], list[dict]] = {}
+    for m in metrics:
+        spans.setdefault((int(m["char_start"]), int(m["char_end"])), []).append(m)
+    parts, pos = [], 0
+    for (a, b), rows in sorted(spans.items()):
+        if a < pos or b > len(text):
+            continue
+        parts.append(html.escape(text[pos:a]))
+        coded = any(r.get("indicator") for r in rows)
+        tip = "<hr>".join(_row_html(r) for r in rows)
+        ids = " ".join(r["metric_id"] for r in rows)
+        parts.append(f'<mark class="fig{" coded" if coded else ""}" tabindex="0" data-metric-ids="{html.escape(ids)}">'
+                     f'{html.escape(text[a:b])}<span class="row">{tip}</span></mark>')
+        pos = b
+    parts.append(html.escape(text[pos:]))
+    body = "".join(parts)
+    paragraphs = "".join(f'<p class="para">{p}</p>' for p in body.split("\n") if p.strip())
+    title = html.escape(doc.get("title") or doc["source_file"] or "")
+    meta = " · ".join(html.escape(str(x)) for x in (doc["source_file"], doc.get("region"), doc.get("report_year"),
+                                                     doc.get("publish_date")) if x is not None and x == x and x != "")
+    return (f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{title}</title>'
+            f"<style>{PAGE_CSS}</style></head><body><h1>{title}</h1><p class=\"meta\">{meta} · "
+            f"{len(metrics)} figures</p><p class=\"legend\"><span style=\"background:#a7e3a1\">indicator code</span>"
+            f"<span style=\"background:#ffe08a\">no code</span> hover a figure for its row</p>{paragraphs}</body></html>")
+
+
+@asset(group_name="analytics", deps=[AssetKey("documents"), AssetKey("metrics")], pool=POOL,
+       description="One HTML page per document in the warehouse folder (provenance/): its cleaned text with each extracted "
+                   "figure highlighted (green: with an indicator code) and its normalized row on hover; index.html "
+                   "lists the pages.")
+def provenance_pages(context: AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource) -> MaterializeResult:
+    out = warehouse.path / "provenance"
+    out.mkdir(parents=True, exist_ok=True)
+    with writer_lock(warehouse.path, log=context.log.info):
+        wait_for_duckdb(warehouse.duckdb_path, log=context.log.warning)
+        with duckdb.get_connection() as con:
+            docs = _read(con, """select doc_id, source_file, title, region, report_year, publish_date, cleaned_text
+                                 from documents order by source_file""")
+            mets = _read(con, f"select metric_id, doc_id, char_start, char_end, {', '.join(ROW_FIELDS)} from metrics")
+    by_doc = {d: g.to_dict("records") for d, g in mets.groupby("doc_id")} if not mets.empty else {}
+    written = set()
+    index = []
+    for doc in docs.to_dict("records"):
+        name = page_name(doc["source_file"], doc["doc_id"])
+        page = render_page(doc, by_doc.get(doc["doc_id"], []))
+        target = out / name
+        if not target.exists() or target.read_text(encoding="utf-8") != page:
+            tmp = target.with_name(f".{name}.tmp")
+            tmp.write_text(page, encoding="utf-8")
+            tmp.replace(target)
+        written.add(name)
+        index.append(f'<li><a href="{html.escape(name)}">{html.escape(doc["source_file"] or name)}</a> '
+                     f'({len(by_doc.get(doc["doc_id"], []))} figures)</li>')
+    for stale in out.glob("*.html"):
+        if stale.name not in written and stale.name != "index.html":
+            stale.unlink()
+    (out / "index.html").write_text('<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>Provenance'
+                                    f'</title></head><body><h1>Provenance pages</h1><ul>{"".join(index)}</ul>'
+                                    "</body></html>", encoding="utf-8")
+    listing = pd.DataFrame({"document": docs["source_file"], "page": [str(out / page_name(s, d)) for s, d in
+                                                                        zip(docs["source_file"], docs["doc_id"])]})
+    return MaterializeResult(metadata={
+        "pages": len(written), "folder": MetadataValue.path(str(out)),
+        "index": MetadataValue.path(str(out / "index.html")),
+        "pages_list": MetadataValue.md(listing.head(50).to_markdown(index=False) if not listing.empty else "-"),
+    })
+
+
+# ---------------------------------------------------------------- snapshot for readers
+
+@asset(group_name="analytics", deps=VIEWS + [AssetKey("indicator_chart"), AssetKey("provenance_pages")], pool=POOL,
+       description=f"Read-only copy of zhengfa.duckdb ({SNAPSHOT_NAME}) published atomically after every run "
+                   "(copied under a temporary name, then renamed): analysts query it without ever blocking a run.")
+def warehouse_snapshot(context: AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource) -> MaterializeResult:
+    snapshot = warehouse.path / SNAPSHOT_NAME
+    with writer_lock(warehouse.path, log=context.log.info):
+        wait_for_duckdb(warehouse.duckdb_path, log=context.log.warning)
+        with duckdb.get_connection() as con:
+            con.execute("CHECKPOINT")
+            relations = con.execute("select count(*) from information_schema.tables").fetchone()[0]
+        publish_snapshot(warehouse.duckdb_path, snapshot)
+    for stale in warehouse.path.glob(f".{SNAPSHOT_NAME}.*.tmp"):
+        stale.unlink(missing_ok=True)
+    return MaterializeResult(metadata={"snapshot": MetadataValue.path(str(snapshot)), "relations": int(relations),
+                                       "bytes": snapshot.stat().st_size,
+                                       "query": MetadataValue.md(f"```\nduckdb -readonly {snapshot}\n```")})

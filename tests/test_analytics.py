@@ -1,0 +1,112 @@
+"""What analysts read: column schemas in the UI metadata, the chart, provenance pages, the
+read-only snapshot published after every run, and runs that say when they wait for a lock."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+from dagster import DagsterInstance
+
+from assets.warehouse import TABLES
+from tests.conftest import PYTHON, VIEWS, copy_samples, materialization_metadata, query, run_job
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("analytics")
+    raw, wh = copy_samples(tmp / "raw"), tmp / "wh"
+    return raw, wh, run_job(raw, wh)
+
+
+def test_every_table_and_view_has_its_column_schema_with_descriptions(built):
+    _, wh, result = built
+    for name in TABLES + VIEWS:
+        schema = materialization_metadata(result, name)["dagster/column_schema"]
+        cols = {c.name: c for c in schema.columns}
+        actual = query(wh, f'DESCRIBE "{name}"')
+        assert list(cols) == list(actual["column_name"]), name
+        assert [c.type for c in schema.columns] == list(actual["column_type"]), name
+        missing = [c for c in cols.values() if not c.description]
+        assert not missing, (name, [c.name for c in missing])
+
+
+def test_chart_asset_writes_a_png_and_shows_it(built):
+    _, wh, result = built
+    md = materialization_metadata(result, "indicator_chart")
+    png = wh / "charts" / "key_indicators.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert md["chart"].startswith("![Key indicators by region and year](data:image/png;base64,")
+    spec = (wh / "charts" / "key_indicators.vl.json").read_text(encoding="utf-8")
+    assert "Key indicators by region and year" in spec and "$schema" in spec
+    assert md["indicators"] >= 3
+
+
+def test_provenance_page_per_document_highlights_every_figure(built):
+    _, wh, _ = built
+    pages = sorted(p for p in (wh / "provenance").glob("*.html") if p.name != "index.html")
+    docs = query(wh, "select doc_id, source_file from documents")
+    assert len(pages) == len(docs)
+    doc = docs.iloc[0]
+    page = next(p for p in pages if p.name.endswith(f"-{doc['doc_id'][:8]}.html"))
+    html = page.read_text(encoding="utf-8")
+    mets = query(wh, "select metric_id, quote from metrics where doc_id = ?", [doc["doc_id"]])
+    marked = set(" ".join(re.findall(r'data-metric-ids="([^"]+)"', html)).split())
+    assert len(marked) >= 0.95 * len(mets)  # a figure inside another's span is shown with it
+    for q in mets["quote"].head(10):
+        assert q in html
+
+
+def test_snapshot_is_published_and_answers_the_views(built):
+    _, wh, _ = built
+    snap = wh / "zhengfa_read.duckdb"
+    con = duckdb.connect(str(snap), read_only=True)
+    try:
+        assert con.execute("select count(*) from v_yoy_indicators").fetchone()[0] == \
+            query(wh, "select count(*) n from v_yoy_indicators")["n"].iloc[0]
+    finally:
+        con.close()
+    assert not list(wh.glob(".zhengfa_read.duckdb.*.tmp"))
+
+
+def test_a_reader_of_the_snapshot_never_blocks_a_run(built, tmp_path):
+    raw, wh, _ = built
+    snap = wh / "zhengfa_read.duckdb"
+    reader = subprocess.Popen([PYTHON, "-c", f"import duckdb,time; c=duckdb.connect({str(snap)!r}, read_only=True); "
+                               "print(c.execute('select count(*) from metrics').fetchone()[0], flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert int(reader.stdout.readline()) > 0
+        (raw / "extra.txt").write_text("厦门市同安区2023年平安建设\n2023年，同安区破获刑事案件1200起。", encoding="utf-8")
+        start = time.monotonic()
+        result = run_job(raw, wh)
+        assert time.monotonic() - start < 50
+        assert reader.poll() is None  # the reader still holds its (old) copy
+    finally:
+        reader.kill()
+        reader.wait()
+    con = duckdb.connect(str(snap), read_only=True)
+    try:
+        assert con.execute("select count(*) from documents where source_file = 'extra.txt'").fetchone()[0] == 1
+    finally:
+        con.close()
+    (raw / "extra.txt").unlink()
+    assert result.success
+
+
+def test_a_run_logs_when_a_reader_holds_the_warehouse_file(built):
+    raw, wh, _ = built
+    holder = subprocess.Popen([PYTHON, "-c", f"import duckdb,time; c=duckdb.connect({str(wh / 'zhengfa.duckdb')!r}, "
+                               "read_only=True); print('open', flush=True); time.sleep(4)"], stdout=subprocess.PIPE, text=True)
+    with DagsterInstance.ephemeral() as instance:
+        try:
+            assert holder.stdout.readline().strip() == "open"
+            result = run_job(raw, wh, instance=instance)
+        finally:
+            holder.wait(timeout=30)
+        messages = [r.user_message for r in instance.all_logs(result.run_id)]
+    assert any("waiting for DuckDB's file lock" in (m or "") for m in messages), messages[-20:]
+    assert any("released after" in (m or "") for m in messages)

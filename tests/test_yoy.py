@@ -1,0 +1,128 @@
+"""Year over year on a corpus written for the tests (tests/data/yoy_corpus): the same places in
+consecutive years, worded differently each year (提起公诉 / 起诉, 立案 / 发案, 受理 / 新收,
+受理 / 办理审查起诉), a second article that contradicts one figure, and a national report where the
+supreme court's own cases sit beside all courts' cases. Every expected row is checked by hand."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import query, run_job
+
+CORPUS = Path(__file__).parent / "data" / "yoy_corpus"
+YUHANG, YINZHOU = "杭州市余杭区", "宁波市鄞州区"
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("yoy")
+    raw = tmp / "raw"
+    shutil.copytree(CORPUS, raw)
+    run_job(raw, tmp / "wh")
+    return tmp / "wh"
+
+
+def rows(wh, sql, params=None):
+    return [tuple(r) for r in query(wh, sql, params).itertuples(index=False)]
+
+
+def test_one_value_per_region_indicator_unit_and_year(wh):
+    got = rows(wh, """select region, indicator, unit, year, value, n_statements, agree from v_indicator_values
+                      where keyed_by = 'indicator' order by region, indicator, year""")
+    assert got == [
+        ("全国", "court_cases_accepted", "件", 2022, 33704000.0, 1, True),
+        ("全国", "court_cases_accepted", "件", 2023, 45574000.0, 1, True),
+        ("全国", "court_cases_concluded", "件", 2022, 30810000.0, 1, True),
+        ("全国", "court_cases_concluded", "件", 2023, 45268000.0, 1, True),
+        ("全国", "supreme_court_cases_accepted", "件", 2022, 18000.0, 1, True),
+        ("全国", "supreme_court_cases_accepted", "件", 2023, 21300.0, 1, True),
+        ("全国", "supreme_court_cases_closed", "件", 2022, 16000.0, 1, True),
+        ("全国", "supreme_court_cases_closed", "件", 2023, 18700.0, 1, True),
+        (YINZHOU, "court_cases_accepted", "件", 2022, 31000.0, 1, True),
+        (YINZHOU, "court_cases_accepted", "件", 2023, 33500.0, 1, True),
+        (YINZHOU, "court_cases_concluded", "件", 2022, 30000.0, 1, True),
+        (YINZHOU, "court_cases_concluded", "件", 2023, 32800.0, 1, True),
+        (YUHANG, "arrests_approved", "人", 2022, 412.0, 1, True),
+        (YUHANG, "arrests_approved", "人", 2023, 405.0, 2, False),  # a tie: the first file by name
+        (YUHANG, "criminal_cases_filed", "起", 2022, 4210.0, 1, True),
+        (YUHANG, "criminal_cases_filed", "起", 2023, 3950.0, 1, True),
+        (YUHANG, "prosecution_reviews", "件", 2022, 1120.0, 1, True),
+        (YUHANG, "prosecution_reviews", "件", 2023, 1187.0, 1, True),
+        (YUHANG, "prosecutions", "人", 2022, 1380.0, 1, True),
+        (YUHANG, "prosecutions", "人", 2023, 1452.0, 1, True),
+    ]
+
+
+def test_conflicting_statements_are_flagged_with_both_values_and_provenance(wh):
+    r = query(wh, """select * from v_indicator_values
+                     where region = ? and indicator = 'arrests_approved' and year = 2023""", [YUHANG]).iloc[0]
+    assert not r["agree"] and r["n_values"] == 2 and (r["min_value"], r["max_value"]) == (398, 405)
+    assert r["value"] in (398, 405)  # one statement's value, never their mean
+    assert r["quote"] in r["sentence"] and r["source_file"].startswith("yuhang_")
+
+
+def test_computed_changes_line_up_varying_wordings_and_never_use_conflicts(wh):
+    got = rows(wh, """select region, indicator, year, previous_value, value, change, change_pct from v_yoy_computed
+                      where keyed_by = 'indicator' order by region, indicator, year""")
+    assert got == [
+        ("全国", "court_cases_accepted", 2023, 33704000.0, 45574000.0, 11870000.0, 35.22),
+        ("全国", "court_cases_concluded", 2023, 30810000.0, 45268000.0, 14458000.0, 46.93),
+        ("全国", "supreme_court_cases_accepted", 2023, 18000.0, 21300.0, 3300.0, 18.33),
+        ("全国", "supreme_court_cases_closed", 2023, 16000.0, 18700.0, 2700.0, 16.88),
+        (YINZHOU, "court_cases_accepted", 2023, 31000.0, 33500.0, 2500.0, 8.06),
+        (YINZHOU, "court_cases_concluded", 2023, 30000.0, 32800.0, 2800.0, 9.33),
+        (YUHANG, "criminal_cases_filed", 2023, 4210.0, 3950.0, -260.0, -6.18),
+        (YUHANG, "prosecution_reviews", 2023, 1120.0, 1187.0, 67.0, 5.98),
+        (YUHANG, "prosecutions", 2023, 1380.0, 1452.0, 72.0, 5.22),
+    ]
+    # no computed change from a year whose statements disagree
+    bad = query(wh, """select count(*) n from v_yoy_computed c join v_indicator_values v
+                       on v.region = c.region and v.series = c.series and v.kind = c.kind
+                      and v.unit is not distinct from c.unit and v.year in (c.year, c.previous_year)
+                       where not v.agree""")
+    assert bad["n"].iloc[0] == 0
+
+
+def test_stated_changes_implied_levels_and_consistency(wh):
+    stated = rows(wh, """select region, indicator, year, stated_change, change_unit from v_yoy_stated
+                         where keyed_by = 'indicator' order by region, indicator, year""")
+    assert stated == [
+        (YINZHOU, "court_cases_accepted", 2023, 8.1, "%"),
+        (YINZHOU, "court_cases_concluded", 2023, 9.3, "%"),
+        (YUHANG, "criminal_cases_filed", 2022, -8.5, "%"),
+        (YUHANG, "criminal_cases_filed", 2023, -6.2, "%"),
+        (YUHANG, "prosecutions", 2023, 5.2, "%"),
+    ]
+    implied = rows(wh, """select region, indicator, year, implied_previous_value from v_yoy_implied
+                          where keyed_by = 'indicator' order by region, indicator, year""")
+    assert implied == [
+        (YINZHOU, "court_cases_accepted", 2023, 30989.82),
+        (YINZHOU, "court_cases_concluded", 2023, 30009.15),
+        (YUHANG, "criminal_cases_filed", 2022, 4601.09),
+        (YUHANG, "criminal_cases_filed", 2023, 4211.09),
+        (YUHANG, "prosecutions", 2023, 1380.23),
+    ]
+    consistency = rows(wh, """select region, indicator, year, computed_change, stated_change, consistent
+                              from v_yoy_consistency order by region, indicator, year""")
+    assert consistency == [
+        (YINZHOU, "court_cases_accepted", 2023, 8.06, 8.1, True),
+        (YINZHOU, "court_cases_concluded", 2023, 9.33, 9.3, True),
+        (YUHANG, "criminal_cases_filed", 2023, -6.18, -6.2, True),
+        (YUHANG, "prosecutions", 2023, 5.22, 5.2, True),
+    ]
+
+
+def test_one_stop_view_and_roll_ups(wh):
+    r = query(wh, """select * from v_yoy_indicators where region = ? and indicator = 'prosecutions' and year = 2023""",
+              [YUHANG]).iloc[0]
+    assert (r["previous_value"], r["value"], r["change_pct"], r["stated_yoy_change"]) == (1380, 1452, 5.22, 5.2)
+    assert r["stated_matches_computed"] and r["implied_previous_value"] == 1380.23
+    conflict = query(wh, """select * from v_yoy_indicators where region = ? and indicator = 'arrests_approved'
+                            and year = 2023""", [YUHANG]).iloc[0]
+    assert not conflict["agree"] and conflict["previous_value"] != conflict["previous_value"]  # NaN: no change
+    roll = query(wh, """select * from v_region_rollups where region = '杭州市' and indicator = 'prosecutions'
+                        and year = 2023""").iloc[0]
+    assert roll["children_sum"] == 1452 and roll["n_children_reported"] == 1 and not roll["complete"]
+    assert roll["n_children"] == query(wh, "select n_children from regions where region = '杭州市'")["n_children"].iloc[0] > 1
