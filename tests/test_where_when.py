@@ -496,3 +496,17 @@ def test_confidence_in_unit_interval(text, source):
     assert 0 <= doc["region_confidence"] <= 1
     ev = json.loads(doc["region_evidence"])
     assert ev["region"] == doc["region"]
+
+
+def test_a_district_name_two_cities_share_is_settled_by_the_city_named():
+    """西湖区 is a district of 杭州 and of 南昌: the city named beside it decides, and a first
+    guess at the ambiguous name does not vote for itself."""
+    text = "杭州市西湖区2023年平安建设工作总结\n2023年，西湖区刑事警情同比下降8.1%，全区破获电诈案件312起。"
+    out = process_text("t", text)
+    assert out["document"]["region"] == "杭州市西湖区"
+    assert {m["region"] for m in out["metrics"]} == {"杭州市西湖区"}
+
+
+def test_a_municipality_settles_its_district():
+    text = "北京市朝阳区2023年平安建设情况\n2023年，朝阳区刑事警情同比下降5.2%，全区调解纠纷1.8万件。"
+    assert process_text("t", text)["document"]["region"] == "北京市朝阳区"

@@ -159,7 +159,7 @@ def named_areas(prefix: str, start: int, anchor, own_clause: bool = True) -> lis
     (仅次于襄州区的31.2%), not the figures after it."""
     text = prefix[start:]
     mentions = regions.find_mentions(text)
-    context = [anchor] if anchor else [u for _, u in regions.resolve(mentions, [])]
+    context = [anchor] if anchor else regions.context_units(mentions)
     found = regions.resolve(mentions, context)
     named: list[str | None] = []
     for k, (m, u) in enumerate(found):

@@ -259,7 +259,8 @@ def resolve(mentions: list[Mention], context: list[Unit] | None = None) -> list[
     of counties need their city or province in context."""
     context = context or []
     ctx_names = {(u.level, u.name) for u in context}
-    ctx_cities = {u.city for u in context if u.level in ("city", "county")}
+    # a municipality (北京市) is the city of its districts too
+    ctx_cities = {u.city for u in context if u.level in ("city", "county")} | {u.name for u in context if u.level == "province"}
     ctx_provs = {u.province for u in context}
     out = []
     for m in mentions:
@@ -285,6 +286,14 @@ def resolve(mentions: list[Mention], context: list[Unit] | None = None) -> list[
     return out
 
 
+def context_units(mentions: list[Mention]) -> list[Unit]:
+    """The units named without ambiguity (杭州市, not 西湖区, which two cities have): the context
+    that settles the ambiguous names. A first guess at an ambiguous name must not vote for itself."""
+    guesses = resolve(mentions, [])
+    ctx = [u for m, u in guesses if len(m.units) == 1]
+    return ctx or [u for _, u in guesses]  # nothing unambiguous: the best guesses
+
+
 def document_region(text: str, title: str | None = None, header: str = "") -> tuple[Unit | None, Counter]:
     """The area a document reports on: the best-supported unit, weighing name mentions and
     scope words (全省 / 全市 / 全区 / 全国). `header` (bylines, source lines removed from the
@@ -293,8 +302,7 @@ def document_region(text: str, title: str | None = None, header: str = "") -> tu
     body = (title or "") + "\n" + text + ("\n" + header if header else "")
     header_start = len(body) - len(header) if header else len(body) + 1
     mentions = find_mentions(body)
-    first = resolve(mentions, [])
-    ctx = [u for _, u in first]
+    ctx = context_units(mentions)
     resolved = resolve(mentions, ctx)
     scores: Counter = Counter()
     from_header: Counter = Counter()

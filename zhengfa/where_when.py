@@ -350,7 +350,7 @@ def decide_region(text: str, title: str | None, header: str = "", source: dict |
 
     # places named in the title and the body
     mentions = regions.find_mentions(full)
-    ctx = [u for _, u in regions.resolve(mentions, [])]
+    ctx = regions.context_units(mentions)
     url_cands = [u for _, _, units in url_places(source.get("url")) for u in units]
     resolved = regions.resolve(mentions, ctx + url_cands)
     excluded = Counter()
