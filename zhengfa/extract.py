@@ -119,6 +119,26 @@ class DocContext:
 
 # ---------------------------------------------------------------- figures
 
+def _memo_figures(fn):
+    """Memoize a sentence → figures function: a sentence is read several times (report year,
+    topic period, its metrics, a clause's lookback). Callers get their own copies."""
+    cached = lru_cache(maxsize=8192)(lambda sentence: tuple(fn(sentence)))
+
+    def clone(f: Figure) -> Figure:
+        c = object.__new__(Figure)
+        c.__dict__.update(f.__dict__)
+        return c
+
+    def wrapper(sentence: str) -> list[Figure]:
+        return [clone(f) for f in cached(sentence)]
+
+    wrapper.__wrapped__ = fn
+    wrapper.__doc__ = fn.__doc__
+    wrapper.cache_clear = cached.cache_clear
+    return wrapper
+
+
+@_memo_figures
 def _figures(sentence: str) -> list[Figure]:
     out: list[Figure] = []
     approx_before = approx_words()["before"]
@@ -438,6 +458,7 @@ def _is_target(clause: str) -> bool:
     return bool(_TARGET.search(_QUOTED.sub("", clause)))  # a slogan in quotes is no plan
 
 
+@_memo_figures
 def achieved_figures(sentence: str) -> list[Figure]:
     """The figures of a sentence that report results, not plans or targets."""
     return [f for f in _figures(sentence) if not _is_target(_target_scope(sentence, f.start))]

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import date
 
 from zhengfa import clean as clean_mod
-from zhengfa import regions, where_when
-from zhengfa.extract import DocContext, _section_regions, achieved_figures, extract
+from zhengfa import extract as extract_mod
+from zhengfa import numbers, periods, regions, subjects, where_when
+from zhengfa.extract import DocContext, Metric, _section_regions, achieved_figures, extract
 from zhengfa.sections import Section, split_sections
 from zhengfa.sources import source_key
 
@@ -127,6 +128,9 @@ def _sections_from_rows(rows: list[dict]) -> list[Section]:
     return out
 
 
+_METRIC_FIELDS = tuple(f.name for f in fields(Metric) if f.name != "notes")
+
+
 def metric_stage(doc: dict, section_rows: list[dict]) -> list[dict]:
     cleaned = _cleaned_from_row(doc)
     ctx = _context_from_row(doc)
@@ -141,8 +145,7 @@ def metric_stage(doc: dict, section_rows: list[dict]) -> list[dict]:
         if key in seen:
             continue
         seen.add(key)
-        row = asdict(m)
-        row.pop("notes", None)
+        row = {f: getattr(m, f) for f in _METRIC_FIELDS}  # asdict() deep-copies: slow, and every value is flat
         section_ord = row.pop("section_ord", None)
         row["doc_id"] = doc_id
         row["section_id"] = f"{doc_id}:{section_ord}" if section_ord is not None else None
@@ -156,3 +159,11 @@ def process_text(doc_id: str, text: str, source: dict | None = None) -> dict:
     doc = clean_stage(doc_id, text, source)
     sections = section_stage(doc)
     return {"document": doc, "sections": sections, "metrics": metric_stage(doc, sections)}
+
+
+def clear_memos() -> None:
+    """Forget the memoized per-phrase results (figures, periods, place scans, tags, trims), e.g.
+    to time a stage from cold. The dictionaries and gazetteer stay loaded."""
+    for fn in (extract_mod._figures, extract_mod.achieved_figures, periods._find_periods, numbers.parse_number,
+               regions._mentions, subjects._tagged, subjects.trim, subjects.indicator):
+        fn.cache_clear()
