@@ -143,6 +143,7 @@ def _figures(sentence: str) -> list[Figure]:
     out: list[Figure] = []
     approx_before = approx_words()["before"]
     approx_after = approx_words()["after"]
+    approx_before_longest = sorted(approx_before, key=len, reverse=True)
     masked = _BOOK_TITLE.sub(lambda m: "□" * len(m.group()), sentence)
     quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(masked)]
     unit_table = units()
@@ -171,7 +172,7 @@ def _figures(sentence: str) -> list[Figure]:
         if m.group("post"):
             approx = approx_after[m.group("post")]
         head = masked[max(0, s - 2):s]
-        for word in sorted(approx_before, key=len, reverse=True):
+        for word in approx_before_longest:
             if head.endswith(word):
                 approx = approx_before[word]
                 break
