@@ -20,8 +20,8 @@ from dagster import (
     asset,
 )
 
-from resources import RawCorpus, Segmenter, Warehouse
-from zhengfa import guard, ingest, pipeline, sources
+from resources import RawCorpus, Segmenter, TextWorkers, Warehouse
+from zhengfa import guard, ingest, parallel, sources
 from zhengfa.store import StageStore, write_parquet_atomic, writer_lock
 
 POOL = "zhengfa_warehouse"
@@ -215,12 +215,14 @@ def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: Raw
     )
 
 
-def _with_markers(df: pd.DataFrame, todo: list[str], id_column: str) -> pd.DataFrame:
+def _with_markers(df: pd.DataFrame, done: list[str], id_column: str | None) -> pd.DataFrame:
     """Add a marker row (null id) for each processed document that produced no rows, so it
     counts as done and is not processed again."""
+    if id_column is None:
+        return df
     if df.empty:
-        return pd.DataFrame({"doc_id": todo, id_column: None})
-    missing = sorted(set(todo) - set(df["doc_id"]))
+        return pd.DataFrame({"doc_id": done, id_column: None}) if done else df
+    missing = sorted(set(done) - set(df["doc_id"]))
     if missing:
         df = pd.concat([df, pd.DataFrame({"doc_id": missing, id_column: None})], ignore_index=True)
     return df
@@ -233,25 +235,69 @@ def _todo(store: StageStore, live: list[str], keys: dict[str, str], full_refresh
     return [d for d in live if (d, keys.get(d, "")) not in done]
 
 
-def _run_stage(context, warehouse: Warehouse, config: StageConfig, stage: str, fn) -> tuple[pd.DataFrame, int, int]:
+class StageRun:
+    """What a text stage did in one run: counts, a preview of its first rows, failures."""
+
+    def __init__(self, id_column: str | None):
+        self.id_column = id_column
+        self.processed = self.live = self.new_rows = self.batches = 0
+        self.preview = pd.DataFrame()
+        self.kinds: dict[str, int] = {}
+        self.failed: list[tuple[str, str]] = []
+
+    def add(self, df: pd.DataFrame) -> None:
+        real = df[df[self.id_column].notna()] if self.id_column and not df.empty else df
+        self.new_rows += len(real)
+        if self.preview.empty and not real.empty:
+            self.preview = real.head(5).copy()
+        if "kind" in real.columns:
+            for k, v in real["kind"].value_counts().items():
+                self.kinds[k] = self.kinds.get(k, 0) + int(v)
+
+
+def _run_stage(context, warehouse: Warehouse, config: StageConfig, stage: str, workers: TextWorkers,
+               task, chunks, id_column: str | None) -> StageRun:
     """Process the live documents missing from `stage`'s store (or stored with other page
-    metadata); fn(todo ids, metadata by id) → rows DataFrame."""
+    metadata), a chunk at a time: `chunks(todo ids, metadata by id)` reads the inputs and yields
+    (ids, task items); the workers run `task` on them (rows, failures); each chunk's rows are
+    written as one batch by this process alone. A document whose processing fails is logged
+    and left out (not marked done: the next run tries it again)."""
+    result = StageRun(id_column)
     with writer_lock(warehouse.path):
         live = live_doc_ids(warehouse)
         meta = document_sources(warehouse)
         keys = {d: sources.source_key(m) for d, m in meta.items()}
         store = StageStore(warehouse.path, stage)
         todo = _todo(store, live, keys, config.full_refresh)
-        df = fn(todo, meta) if todo else pd.DataFrame()
-        if not df.empty:
+        result.processed, result.live = len(todo), len(live)
+        runner = parallel.shared_runner(workers.worker_count)
+        for out in runner.run(task, chunks(todo, meta, workers.chunk_docs), total=len(todo)):
+            failed = {d for d, _ in out.failed}
+            for doc_id, error in out.failed:
+                context.log.warning(f"{stage}: document {doc_id} failed and was left out: {error}")
+            result.failed.extend(out.failed)
+            df = _with_markers(pd.DataFrame(out.rows), [d for d in out.ids if d not in failed], id_column)
+            if df.empty:
+                continue
             df["code_version"] = TEXT_VERSION
             df["source_key"] = pd.Series([keys.get(d, "") for d in df["doc_id"]], index=df.index, dtype="string")
             store.write(df)
-        compacted = store.compact(TEXT_VERSION, set(live), min_files=COMPACT_AT)
+            result.batches += 1
+            result.add(df)
+        # the batches this run wrote do not count towards compaction: a large first build is not
+        # rewritten at once; later runs add one batch each
+        compacted = store.compact(TEXT_VERSION, set(live), min_files=COMPACT_AT + result.batches)
     if compacted:
         context.log.info(f"{stage}: compacted {compacted} batches into one")
-    context.log.info(f"{stage}: {len(todo)} documents processed, {len(live) - len(todo)} reused")
-    return df, len(todo), len(live)
+    context.log.info(f"{stage}: {len(todo)} documents processed in {result.batches} batches "
+                     f"({runner.workers if len(todo) >= runner.serial_below else 1} worker(s)), "
+                     f"{len(live) - len(todo)} reused, {len(result.failed)} failed")
+    return result
+
+
+def _failure_metadata(run: StageRun) -> dict:
+    return {"failed_documents": len(run.failed),
+            "failures": MetadataValue.md("\n".join(f"- `{d}`: {e}" for d, e in run.failed[:20]) or "_none_")}
 
 
 @asset(
@@ -263,16 +309,18 @@ def _run_stage(context, warehouse: Warehouse, config: StageConfig, stage: str, f
                 "normalized, broken paragraphs joined, repeats flagged, captions marked) and "
                 "document metadata: title, outlet, publish date, region, report year.",
 )
-def cleaned_documents(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse) -> MaterializeResult:
-    def work(todo, meta):
-        raw = StageStore(warehouse.path, "raw").read(DECODE_VERSION, todo)
-        return pd.DataFrame([pipeline.clean_stage(r.doc_id, r.text, meta.get(r.doc_id))
-                             for r in raw.itertuples(index=False)])
+def cleaned_documents(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse,
+                      text_workers: TextWorkers) -> MaterializeResult:
+    def chunks(todo, meta, size):
+        for raw in StageStore(warehouse.path, "raw").stream(DECODE_VERSION, todo, ["text"], size):
+            ids = list(raw["doc_id"])
+            yield ids, [(d, t, meta.get(d)) for d, t in zip(ids, raw["text"])]
 
-    df, n_new, n_live = _run_stage(context, warehouse, config, "documents", work)
+    run = _run_stage(context, warehouse, config, "documents", text_workers, parallel.clean_task, chunks, None)
     return MaterializeResult(metadata={
-        "dagster/row_count": n_live, "processed": n_new, "reused": n_live - n_new,
-        "preview": _preview(df, ["doc_id", "title", "region", "report_year", "publish_date", "n_paragraphs"]),
+        "dagster/row_count": run.live, "processed": run.processed, "reused": run.live - run.processed,
+        **_failure_metadata(run),
+        "preview": _preview(run.preview, ["doc_id", "title", "region", "report_year", "publish_date", "n_paragraphs"]),
     })
 
 
@@ -284,18 +332,23 @@ def cleaned_documents(context: AssetExecutionContext, config: StageConfig, wareh
     description="Sections of each document: headings and hierarchy, order, text span, and the "
                 "region each section is about (from the place, street and station names inside it).",
 )
-def document_sections(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse) -> MaterializeResult:
-    def work(todo, meta):
-        docs = StageStore(warehouse.path, "documents").read(TEXT_VERSION, todo)
-        rows = [row for d in docs.to_dict("records") for row in pipeline.section_stage(d)]
-        return _with_markers(pd.DataFrame(rows), todo, "section_id")
+def document_sections(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse,
+                      text_workers: TextWorkers) -> MaterializeResult:
+    def chunks(todo, meta, size):
+        for docs in StageStore(warehouse.path, "documents").stream(TEXT_VERSION, todo, chunk_docs=size):
+            yield list(docs["doc_id"]), docs.to_dict("records")
 
-    df, n_new, n_live = _run_stage(context, warehouse, config, "sections", work)
-    real = df[df["section_id"].notna()] if not df.empty else df
+    run = _run_stage(context, warehouse, config, "sections", text_workers, parallel.section_task, chunks,
+                     "section_id")
     return MaterializeResult(metadata={
-        "processed_documents": n_new, "new_rows": len(real),
-        "preview": _preview(real, ["section_id", "level", "kind", "heading", "region"]),
+        "processed_documents": run.processed, "new_rows": run.new_rows, **_failure_metadata(run),
+        "preview": _preview(run.preview, ["section_id", "level", "kind", "heading", "region"]),
     })
+
+
+# what the metric stage reads of a section (its text is the document's text over its span)
+_SECTION_COLUMNS = ["section_id", "ord", "level", "kind", "heading", "parent_id", "series", "char_start", "char_end",
+                    "region", "paragraph_idx"]
 
 
 @asset(
@@ -307,24 +360,31 @@ def document_sections(context: AssetExecutionContext, config: StageConfig, wareh
                 "subject, indicator code, region, period, and the quote's span in the cleaned text.",
 )
 def metric_mentions(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse,
-                    segmenter: Segmenter) -> MaterializeResult:
+                    segmenter: Segmenter, text_workers: TextWorkers) -> MaterializeResult:
     segmenter.warm()
 
-    def work(todo, meta):
-        docs = StageStore(warehouse.path, "documents").read(TEXT_VERSION, todo)
-        secs = StageStore(warehouse.path, "sections").read(TEXT_VERSION, todo)
-        if not secs.empty:
-            secs = secs[secs["section_id"].notna()]  # markers of documents without sections
-        by_doc = {k: g.to_dict("records") for k, g in secs.groupby("doc_id")} if not secs.empty else {}
-        rows = []
-        for d in docs.to_dict("records"):
-            rows.extend(pipeline.metric_stage(d, by_doc.get(d["doc_id"], [])))
-        return _with_markers(pd.DataFrame(rows), todo, "metric_id")
+    def chunks(todo, meta, size):
+        sections = StageStore(warehouse.path, "sections")
+        where = sections.latest_files(TEXT_VERSION, todo)  # which batch holds each document's sections
+        for docs in StageStore(warehouse.path, "documents").stream(TEXT_VERSION, todo, chunk_docs=size):
+            ids = list(docs["doc_id"])
+            files = sorted({where[d] for d in ids if d in where})
+            secs = sections.read(TEXT_VERSION, ids, _SECTION_COLUMNS, files) if files else pd.DataFrame()
+            if not secs.empty:
+                secs = secs[secs["section_id"].notna()]  # markers of documents without sections
+            by_doc = {k: g.to_dict("records") for k, g in secs.groupby("doc_id")} if not secs.empty else {}
+            items = []
+            for d in docs.to_dict("records"):
+                text = d["cleaned_text"]
+                rows = by_doc.get(d["doc_id"], [])
+                for r in rows:
+                    r["text"] = text[int(r["char_start"]):int(r["char_end"])]
+                items.append((d, rows))
+            yield ids, items
 
-    df, n_new, n_live = _run_stage(context, warehouse, config, "metrics", work)
-    real = df[df["metric_id"].notna()] if not df.empty else df
+    run = _run_stage(context, warehouse, config, "metrics", text_workers, parallel.metric_task, chunks, "metric_id")
     return MaterializeResult(metadata={
-        "processed_documents": n_new, "new_rows": len(real),
-        "by_kind": MetadataValue.json(real["kind"].value_counts().to_dict() if not real.empty else {}),
-        "preview": _preview(real, ["quote", "kind", "value", "unit", "subject", "region", "period_end"]),
+        "processed_documents": run.processed, "new_rows": run.new_rows, **_failure_metadata(run),
+        "by_kind": MetadataValue.json(run.kinds),
+        "preview": _preview(run.preview, ["quote", "kind", "value", "unit", "subject", "region", "period_end"]),
     })
