@@ -149,7 +149,7 @@ def _preview(df: pd.DataFrame, cols: list[str], n: int = 5) -> MetadataValue:
                                 description="files seen = accepted + duplicates + rejected + skipped")],
 )
 def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: RawCorpus,
-                  warehouse: Warehouse) -> MaterializeResult:
+                  warehouse: Warehouse, text_workers: TextWorkers) -> MaterializeResult:
     # Refusals come before anything is written: no raw batch, no event, no manifest, no table.
     try:
         guard.check_folder(corpus.path)
@@ -158,28 +158,39 @@ def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: Raw
         raise Failure(description=str(e), allow_retries=False, metadata={"raw_dir": str(corpus.path)}) from None
     with writer_lock(warehouse.path):
         store = StageStore(warehouse.path, "raw")
+        store.remove_stale_temporaries()  # left by a run killed mid-write; we hold the lock
         previous = read_manifest(warehouse)
         known = set() if config.full_refresh else store.done(DECODE_VERSION)
-        scan = ingest.scan(corpus.path, previous, known, corpus.max_bytes, force=config.full_refresh,
-                           decoder_version=DECODE_VERSION)
+        # Decoded text goes to disk a chunk at a time, under temporary names: nothing becomes
+        # visible before the guard below has passed, and the scan never holds every text.
+        pending: list = []
+
+        def sink(decoded: dict[str, dict]) -> None:
+            pending.append(store.write_pending(
+                pd.DataFrame([{"doc_id": k, "code_version": DECODE_VERSION, **v} for k, v in decoded.items()])))
+
         try:
+            scan = ingest.scan(corpus.path, previous, known, corpus.max_bytes, force=config.full_refresh,
+                               decoder_version=DECODE_VERSION, sink=sink, sink_every=text_workers.chunk_docs)
             guard.check_folder(corpus.path)  # gone during the scan: its listing is not the folder
             verdict = guard.check_removal(previous, scan.manifest, corpus.path, limits,
                                           allow=config.allow_mass_removal)
         except guard.FolderGuardError as e:
+            store.discard(pending)
             raise Failure(description=str(e), allow_retries=False,
                           metadata={"raw_dir": str(corpus.path)}) from None
+        except BaseException:
+            store.discard(pending)
+            raise
         if verdict.refused:
             context.log.warning(f"mass removal allowed by the run config: {verdict.summary(corpus.path)}")
-        store.remove_stale_temporaries()  # left by a run killed mid-write; we hold the lock
         # Order matters if the process dies in between: decoded text and events are written
         # before the manifest that makes them current. A rerun then re-diffs against the old
         # manifest (repeated events carry the same `since` and are dropped by the warehouse);
         # writing the manifest first would lose those events for good.
-        if scan.decoded:
-            store.write(pd.DataFrame([{"doc_id": k, "code_version": DECODE_VERSION, **v} for k, v in scan.decoded.items()]))
+        store.publish(pending)
         live_now = set(scan.manifest.loc[scan.manifest["status"] == "accepted", "doc_id"].dropna())
-        store.compact(DECODE_VERSION, live_now, min_files=COMPACT_AT)
+        store.compact(DECODE_VERSION, live_now, min_files=COMPACT_AT + len(pending))
         if not scan.events.empty:
             StageStore(warehouse.path, "file_events").write(scan.events.assign(code_version="events"))
         source_table, source_problems = _scan_sources(corpus.path, scan.manifest)
@@ -190,7 +201,7 @@ def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: Raw
     counts = m["status"].value_counts().to_dict()
     seen = len(m)
     accounted = sum(counts.get(k, 0) for k in ("accepted", "duplicate", "rejected", "skipped"))
-    context.log.info(f"scanned {seen} files: {counts}; newly decoded {len(scan.decoded)}")
+    context.log.info(f"scanned {seen} files: {counts}; newly decoded {scan.n_decoded}")
     for p in source_problems.itertuples(index=False):
         context.log.warning(f"{sources.SOURCES_FILE} line {p.line}: {p.reason}")
     return MaterializeResult(
@@ -201,7 +212,7 @@ def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: Raw
             "duplicates": counts.get("duplicate", 0),
             "rejected": counts.get("rejected", 0),
             "skipped": counts.get("skipped", 0),
-            "newly_decoded": len(scan.decoded),
+            "newly_decoded": scan.n_decoded,
             "pages_with_metadata": len(source_table),
             "metadata_lines_unusable": len(source_problems),
             "removed_documents": verdict.removed,

@@ -218,6 +218,25 @@ class StageStore:
             p.unlink(missing_ok=True)
         return len(stale)
 
+    def write_pending(self, df: pd.DataFrame) -> tuple[Path, Path]:
+        """Write a batch under a temporary name (invisible to readers, removed by
+        remove_stale_temporaries if never published): (temporary, final name)."""
+        final = self._batch_path()
+        tmp = _temporary(final)
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        pq.write_table(table, tmp, row_group_size=_rows_per_group(table))
+        return tmp, final
+
+    @staticmethod
+    def publish(pending: list[tuple[Path, Path]]) -> None:
+        for tmp, final in pending:
+            _publish(tmp, final)
+
+    @staticmethod
+    def discard(pending: list[tuple[Path, Path]]) -> None:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+
     def write(self, df: pd.DataFrame) -> Path | None:
         if df.empty:
             return None
