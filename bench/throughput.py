@@ -156,8 +156,9 @@ def views_over(duckdb_path: Path, rows: int = 1_000_000, repeats: int = 3) -> di
     would with more places), in an in-memory database. Best of `repeats` full fetches."""
     import duckdb
 
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         con.execute(f"ATTACH '{duckdb_path}' AS wh (READ_ONLY)")
         base = con.execute("SELECT count(*) FROM wh.metrics").fetchone()[0]
         if not base:

@@ -120,3 +120,39 @@ def test_stream_keeps_documents_whole_and_the_latest_batch(tmp_path):
     after = store.read("v").sort_values(["doc_id", "metric_id"]).reset_index(drop=True)
     assert len(store.files()) == 1
     pd.testing.assert_frame_equal(before, after, check_dtype=False)
+
+
+def test_workers_leave_when_their_owner_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    script = tmp_path / "owner.py"
+    script.write_text(
+        "import os, sys, time\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from zhengfa import parallel\n"
+        "if __name__ == '__main__':\n"
+        "    r = parallel.Runner(workers=2, serial_below=1)\n"
+        "    pids = set()\n"
+        "    for _ in range(4):\n"
+        "        list(r.run(parallel.clean_task, [(['a'], [('a', '平安建设', None)])]))\n"
+        "    print(' '.join(str(p) for p in r._pool._processes), flush=True)\n"
+        "    time.sleep(120)\n", encoding="utf-8")
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(p) for p in owner.stdout.readline().split()]
+        assert workers  # the pool starts workers as work arrives
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        alive = workers
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.5)
+            alive = [p for p in workers if os.path.exists(f"/proc/{p}") and
+                     open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
+        assert not alive, f"workers still running after their owner was killed: {alive}"
+    finally:
+        if owner.poll() is None:
+            owner.kill()

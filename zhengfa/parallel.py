@@ -10,6 +10,8 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import threading
+import time
 import traceback
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,6 +37,24 @@ def warm() -> None:
     pipeline.process_text("warm-up", "厦门市同安区2023年破获电信诈骗案件120起，同比下降12.5%，全市第一。\n"
                                      "一、平安建设\n思明区莲前街道派出所新建8个警务站。")
     pipeline.clear_memos()
+
+
+def start_worker(owner: int) -> None:
+    """A worker's initializer: load the dictionaries, and leave when the process that owns the
+    pool is gone (killed with no chance to stop its workers, they would wait for work forever)."""
+    warm()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
 
 
 def clean_task(items: list[tuple[str, str, dict | None]]) -> tuple[list[dict], list[tuple[str, str]]]:
@@ -131,7 +151,8 @@ class Runner:
             # copy of a threaded Dagster process), and each loads the dictionaries once
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["zhengfa._warm"])
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=warm)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=start_worker,
+                                             initargs=(os.getpid(),))
         return self._pool
 
     def run(self, task: Callable[[list], tuple[list[dict], list]], chunks: Iterable[tuple[list[str], list]],
