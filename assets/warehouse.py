@@ -147,28 +147,31 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
             files = _file_frames(warehouse, manifest)
             mapping = pd.DataFrame({"doc_id": list(names), "source_file": list(names.values()),
                                     "path": [paths[d] for d in names]}, columns=["doc_id", "source_file", "path"])
+            # DuckDB holds a transaction's new rows in memory until it commits: a load of more than
+            # one chunk (a first build, a full refresh) commits each chunk, so memory stays flat; a
+            # run killed during it leaves whole documents, and the next run loads the rest
+            per_chunk = len(add) > LOAD_CHUNK
             con.execute("BEGIN TRANSACTION")
             try:
                 for name in ("documents", "sections", "metrics"):
-                    if not rebuild and (drop or add):
+                    if rebuild:
+                        _replace(con, name, _conform(pd.DataFrame(), name, only=True))
+                    elif drop or add:
                         con.register("_gone", pd.DataFrame({"doc_id": drop + add}, dtype="string"))
                         con.execute(f'DELETE FROM "{name}" WHERE doc_id IN (SELECT doc_id FROM _gone)')
                         con.unregister("_gone")
                 # the new documents' rows, a chunk at a time straight from the stores
-                spans, created = [0, 0], set()
+                spans = [0, 0]
                 for frames in _document_chunks(warehouse, manifest, add, names, paths):
                     for name in ("documents", "sections", "metrics"):
-                        if rebuild and name not in created:
-                            _replace(con, name, frames[name])
-                            created.add(name)
-                        elif not frames[name].empty:
+                        if not frames[name].empty:
                             con.register("_frame", frames[name])
                             con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _frame')
                             con.unregister("_frame")
                     spans = [a + b for a, b in zip(spans, _bad_spans(frames))]
-                for name in ("documents", "sections", "metrics") if rebuild else ():
-                    if name not in created:
-                        _replace(con, name, _conform(pd.DataFrame(), name, only=True))
+                    if per_chunk:
+                        con.execute("COMMIT")
+                        con.execute("BEGIN TRANSACTION")
                 # renamed files and duplicates taking over a name: refresh the names of every live document
                 con.register("_names", mapping.astype("string"))
                 con.execute("""UPDATE documents SET source_file = n.source_file, path = n.path FROM _names n
@@ -201,7 +204,7 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
     yield from checks
 
 
-LOAD_CHUNK = 2000  # documents per insert: what the load holds at once
+LOAD_CHUNK = 500  # documents per insert (and per commit in a large load): what the load holds at once
 
 
 def _document_chunks(warehouse: Warehouse, manifest: pd.DataFrame, ids: list[str], names: dict, paths: dict,

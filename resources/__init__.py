@@ -95,10 +95,10 @@ def build_resources(raw_dir: str | None = None, warehouse_dir: str | None = None
         "corpus": RawCorpus(raw_dir=raw, max_bytes=limit, mass_removal_share=limits.share,
                             mass_removal_min=limits.min_count),
         "warehouse": Warehouse(warehouse_dir=wh),
-        # DuckDB's buffers are capped (ZHENGFA_DUCKDB_MEMORY): a full load spills to its file
+        # DuckDB's buffers are capped (ZHENGFA_DUCKDB_MEMORY, default 512MB): a full load spills to its file
         # instead of growing with the collection
         "duckdb": DuckDBResource(database=str(Path(wh) / "zhengfa.duckdb"),
-                                 connection_config={"memory_limit": os.environ.get("ZHENGFA_DUCKDB_MEMORY") or "1GB"}),
+                                 connection_config={"memory_limit": os.environ.get("ZHENGFA_DUCKDB_MEMORY") or "512MB"}),
         "segmenter": Segmenter(),
         "text_workers": TextWorkers(workers=int(os.environ.get("ZHENGFA_WORKERS") or 0),
                                     chunk_docs=int(os.environ.get("ZHENGFA_CHUNK_DOCS") or 500)),
