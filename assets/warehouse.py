@@ -204,7 +204,7 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
     yield from checks
 
 
-LOAD_CHUNK = 500  # documents per insert (and per commit in a large load): what the load holds at once
+LOAD_CHUNK = 2000  # documents per insert (and per commit in a large load): what the load holds at once
 
 
 def _document_chunks(warehouse: Warehouse, manifest: pd.DataFrame, ids: list[str], names: dict, paths: dict,
