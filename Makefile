@@ -37,8 +37,10 @@ test: install browser-deps
 ui: install
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
+# BENCH_N=10000 (or 1000, 100000) for another corpus size; BENCH_ARGS for more flags (see --help)
+BENCH_N ?= 2000
 bench: install
-	$(PY) bench/run_bench.py
+	$(PY) bench/run_bench.py --n $(BENCH_N) $(BENCH_ARGS)
 
 score: install
 	$(PY) ../shared/eval/score_metrics.py --gold ../shared/gold/seeds.jsonl --pred warehouse/zhengfa.duckdb

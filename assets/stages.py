@@ -20,8 +20,8 @@ from dagster import (
     asset,
 )
 
-from resources import RawCorpus, Segmenter, Warehouse
-from zhengfa import guard, ingest, pipeline, sources
+from resources import RawCorpus, Segmenter, TextWorkers, Warehouse
+from zhengfa import guard, ingest, parallel, sources
 from zhengfa.store import StageStore, write_parquet_atomic, writer_lock
 
 POOL = "zhengfa_warehouse"
@@ -150,7 +150,7 @@ def _preview(df: pd.DataFrame, cols: list[str], n: int = 5) -> MetadataValue:
                                 description="files seen = accepted + duplicates + rejected + skipped")],
 )
 def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: RawCorpus,
-                  warehouse: Warehouse) -> MaterializeResult:
+                  warehouse: Warehouse, text_workers: TextWorkers) -> MaterializeResult:
     # Refusals come before anything is written: no raw batch, no event, no manifest, no table.
     try:
         guard.check_folder(corpus.path)
@@ -159,28 +159,39 @@ def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: Raw
         raise Failure(description=str(e), allow_retries=False, metadata={"raw_dir": str(corpus.path)}) from None
     with writer_lock(warehouse.path):
         store = StageStore(warehouse.path, "raw")
+        store.remove_stale_temporaries()  # left by a run killed mid-write; we hold the lock
         previous = read_manifest(warehouse)
         known = set() if config.full_refresh else store.done(DECODE_VERSION)
-        scan = ingest.scan(corpus.path, previous, known, corpus.max_bytes, force=config.full_refresh,
-                           decoder_version=DECODE_VERSION)
+        # Decoded text goes to disk a chunk at a time, under temporary names: nothing becomes
+        # visible before the guard below has passed, and the scan never holds every text.
+        pending: list = []
+
+        def sink(decoded: dict[str, dict]) -> None:
+            pending.append(store.write_pending(
+                pd.DataFrame([{"doc_id": k, "code_version": DECODE_VERSION, **v} for k, v in decoded.items()])))
+
         try:
+            scan = ingest.scan(corpus.path, previous, known, corpus.max_bytes, force=config.full_refresh,
+                               decoder_version=DECODE_VERSION, sink=sink, sink_every=text_workers.chunk_docs)
             guard.check_folder(corpus.path)  # gone during the scan: its listing is not the folder
             verdict = guard.check_removal(previous, scan.manifest, corpus.path, limits,
                                           allow=config.allow_mass_removal)
         except guard.FolderGuardError as e:
+            store.discard(pending)
             raise Failure(description=str(e), allow_retries=False,
                           metadata={"raw_dir": str(corpus.path)}) from None
+        except BaseException:
+            store.discard(pending)
+            raise
         if verdict.refused:
             context.log.warning(f"mass removal allowed by the run config: {verdict.summary(corpus.path)}")
-        store.remove_stale_temporaries()  # left by a run killed mid-write; we hold the lock
         # Order matters if the process dies in between: decoded text and events are written
         # before the manifest that makes them current. A rerun then re-diffs against the old
         # manifest (repeated events carry the same `since` and are dropped by the warehouse);
         # writing the manifest first would lose those events for good.
-        if scan.decoded:
-            store.write(pd.DataFrame([{"doc_id": k, "code_version": DECODE_VERSION, **v} for k, v in scan.decoded.items()]))
+        store.publish(pending)
         live_now = set(scan.manifest.loc[scan.manifest["status"] == "accepted", "doc_id"].dropna())
-        store.compact(DECODE_VERSION, live_now, min_files=COMPACT_AT)
+        store.compact(DECODE_VERSION, live_now, min_files=COMPACT_AT + len(pending))
         if not scan.events.empty:
             StageStore(warehouse.path, "file_events").write(scan.events.assign(code_version="events"))
         source_table, source_problems = _scan_sources(corpus.path, scan.manifest)
@@ -191,7 +202,7 @@ def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: Raw
     counts = m["status"].value_counts().to_dict()
     seen = len(m)
     accounted = sum(counts.get(k, 0) for k in ("accepted", "duplicate", "rejected", "skipped"))
-    context.log.info(f"scanned {seen} files: {counts}; newly decoded {len(scan.decoded)}")
+    context.log.info(f"scanned {seen} files: {counts}; newly decoded {scan.n_decoded}")
     for p in source_problems.itertuples(index=False):
         context.log.warning(f"{sources.SOURCES_FILE} line {p.line}: {p.reason}")
     return MaterializeResult(
@@ -202,7 +213,7 @@ def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: Raw
             "duplicates": counts.get("duplicate", 0),
             "rejected": counts.get("rejected", 0),
             "skipped": counts.get("skipped", 0),
-            "newly_decoded": len(scan.decoded),
+            "newly_decoded": scan.n_decoded,
             "pages_with_metadata": len(source_table),
             "metadata_lines_unusable": len(source_problems),
             "removed_documents": verdict.removed,
@@ -216,12 +227,14 @@ def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: Raw
     )
 
 
-def _with_markers(df: pd.DataFrame, todo: list[str], id_column: str) -> pd.DataFrame:
+def _with_markers(df: pd.DataFrame, done: list[str], id_column: str | None) -> pd.DataFrame:
     """Add a marker row (null id) for each processed document that produced no rows, so it
     counts as done and is not processed again."""
+    if id_column is None:
+        return df
     if df.empty:
-        return pd.DataFrame({"doc_id": todo, id_column: None})
-    missing = sorted(set(todo) - set(df["doc_id"]))
+        return pd.DataFrame({"doc_id": done, id_column: None}) if done else df
+    missing = sorted(set(done) - set(df["doc_id"]))
     if missing:
         df = pd.concat([df, pd.DataFrame({"doc_id": missing, id_column: None})], ignore_index=True)
     return df
@@ -234,25 +247,69 @@ def _todo(store: StageStore, live: list[str], keys: dict[str, str], full_refresh
     return [d for d in live if (d, keys.get(d, "")) not in done]
 
 
-def _run_stage(context, warehouse: Warehouse, config: StageConfig, stage: str, fn) -> tuple[pd.DataFrame, int, int]:
+class StageRun:
+    """What a text stage did in one run: counts, a preview of its first rows, failures."""
+
+    def __init__(self, id_column: str | None):
+        self.id_column = id_column
+        self.processed = self.live = self.new_rows = self.batches = 0
+        self.preview = pd.DataFrame()
+        self.kinds: dict[str, int] = {}
+        self.failed: list[tuple[str, str]] = []
+
+    def add(self, df: pd.DataFrame) -> None:
+        real = df[df[self.id_column].notna()] if self.id_column and not df.empty else df
+        self.new_rows += len(real)
+        if self.preview.empty and not real.empty:
+            self.preview = real.head(5).copy()
+        if "kind" in real.columns:
+            for k, v in real["kind"].value_counts().items():
+                self.kinds[k] = self.kinds.get(k, 0) + int(v)
+
+
+def _run_stage(context, warehouse: Warehouse, config: StageConfig, stage: str, workers: TextWorkers,
+               task, chunks, id_column: str | None) -> StageRun:
     """Process the live documents missing from `stage`'s store (or stored with other page
-    metadata); fn(todo ids, metadata by id) → rows DataFrame."""
+    metadata), a chunk at a time: `chunks(todo ids, metadata by id)` reads the inputs and yields
+    (ids, task items); the workers run `task` on them (rows, failures); each chunk's rows are
+    written as one batch by this process alone. A document whose processing fails is logged
+    and left out (not marked done: the next run tries it again)."""
+    result = StageRun(id_column)
     with writer_lock(warehouse.path):
         live = live_doc_ids(warehouse)
         meta = document_sources(warehouse)
         keys = {d: sources.source_key(m) for d, m in meta.items()}
         store = StageStore(warehouse.path, stage)
         todo = _todo(store, live, keys, config.full_refresh)
-        df = fn(todo, meta) if todo else pd.DataFrame()
-        if not df.empty:
+        result.processed, result.live = len(todo), len(live)
+        runner = parallel.shared_runner(workers.worker_count)
+        for out in runner.run(task, chunks(todo, meta, workers.chunk_docs), total=len(todo)):
+            failed = {d for d, _ in out.failed}
+            for doc_id, error in out.failed:
+                context.log.warning(f"{stage}: document {doc_id} failed and was left out: {error}")
+            result.failed.extend(out.failed)
+            df = _with_markers(pd.DataFrame(out.rows), [d for d in out.ids if d not in failed], id_column)
+            if df.empty:
+                continue
             df["code_version"] = TEXT_VERSION
             df["source_key"] = pd.Series([keys.get(d, "") for d in df["doc_id"]], index=df.index, dtype="string")
             store.write(df)
-        compacted = store.compact(TEXT_VERSION, set(live), min_files=COMPACT_AT)
+            result.batches += 1
+            result.add(df)
+        # the batches this run wrote do not count towards compaction: a large first build is not
+        # rewritten at once; later runs add one batch each
+        compacted = store.compact(TEXT_VERSION, set(live), min_files=COMPACT_AT + result.batches)
     if compacted:
         context.log.info(f"{stage}: compacted {compacted} batches into one")
-    context.log.info(f"{stage}: {len(todo)} documents processed, {len(live) - len(todo)} reused")
-    return df, len(todo), len(live)
+    context.log.info(f"{stage}: {len(todo)} documents processed in {result.batches} batches "
+                     f"({runner.workers if len(todo) >= runner.serial_below else 1} worker(s)), "
+                     f"{len(live) - len(todo)} reused, {len(result.failed)} failed")
+    return result
+
+
+def _failure_metadata(run: StageRun) -> dict:
+    return {"failed_documents": len(run.failed),
+            "failures": MetadataValue.md("\n".join(f"- `{d}`: {e}" for d, e in run.failed[:20]) or "_none_")}
 
 
 @asset(
@@ -264,16 +321,18 @@ def _run_stage(context, warehouse: Warehouse, config: StageConfig, stage: str, f
                 "normalized, broken paragraphs joined, repeats flagged, captions marked) and "
                 "document metadata: title, outlet, publish date, region, report year.",
 )
-def cleaned_documents(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse) -> MaterializeResult:
-    def work(todo, meta):
-        raw = StageStore(warehouse.path, "raw").read(DECODE_VERSION, todo)
-        return pd.DataFrame([pipeline.clean_stage(r.doc_id, r.text, meta.get(r.doc_id))
-                             for r in raw.itertuples(index=False)])
+def cleaned_documents(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse,
+                      text_workers: TextWorkers) -> MaterializeResult:
+    def chunks(todo, meta, size):
+        for raw in StageStore(warehouse.path, "raw").stream(DECODE_VERSION, todo, ["text"], size):
+            ids = list(raw["doc_id"])
+            yield ids, [(d, t, meta.get(d)) for d, t in zip(ids, raw["text"])]
 
-    df, n_new, n_live = _run_stage(context, warehouse, config, "documents", work)
+    run = _run_stage(context, warehouse, config, "documents", text_workers, parallel.clean_task, chunks, None)
     return MaterializeResult(metadata={
-        "dagster/row_count": n_live, "processed": n_new, "reused": n_live - n_new,
-        "preview": _preview(df, ["doc_id", "title", "region", "report_year", "publish_date", "n_paragraphs"]),
+        "dagster/row_count": run.live, "processed": run.processed, "reused": run.live - run.processed,
+        **_failure_metadata(run),
+        "preview": _preview(run.preview, ["doc_id", "title", "region", "report_year", "publish_date", "n_paragraphs"]),
     })
 
 
@@ -285,18 +344,23 @@ def cleaned_documents(context: AssetExecutionContext, config: StageConfig, wareh
     description="Sections of each document: headings and hierarchy, order, text span, and the "
                 "region each section is about (from the place, street and station names inside it).",
 )
-def document_sections(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse) -> MaterializeResult:
-    def work(todo, meta):
-        docs = StageStore(warehouse.path, "documents").read(TEXT_VERSION, todo)
-        rows = [row for d in docs.to_dict("records") for row in pipeline.section_stage(d)]
-        return _with_markers(pd.DataFrame(rows), todo, "section_id")
+def document_sections(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse,
+                      text_workers: TextWorkers) -> MaterializeResult:
+    def chunks(todo, meta, size):
+        for docs in StageStore(warehouse.path, "documents").stream(TEXT_VERSION, todo, chunk_docs=size):
+            yield list(docs["doc_id"]), docs.to_dict("records")
 
-    df, n_new, n_live = _run_stage(context, warehouse, config, "sections", work)
-    real = df[df["section_id"].notna()] if not df.empty else df
+    run = _run_stage(context, warehouse, config, "sections", text_workers, parallel.section_task, chunks,
+                     "section_id")
     return MaterializeResult(metadata={
-        "processed_documents": n_new, "new_rows": len(real),
-        "preview": _preview(real, ["section_id", "level", "kind", "heading", "region"]),
+        "processed_documents": run.processed, "new_rows": run.new_rows, **_failure_metadata(run),
+        "preview": _preview(run.preview, ["section_id", "level", "kind", "heading", "region"]),
     })
+
+
+# what the metric stage reads of a section (its text is the document's text over its span)
+_SECTION_COLUMNS = ["section_id", "ord", "level", "kind", "heading", "parent_id", "series", "char_start", "char_end",
+                    "region", "paragraph_idx"]
 
 
 @asset(
@@ -308,24 +372,31 @@ def document_sections(context: AssetExecutionContext, config: StageConfig, wareh
                 "subject, indicator code, region, period, and the quote's span in the cleaned text.",
 )
 def metric_mentions(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse,
-                    segmenter: Segmenter) -> MaterializeResult:
+                    segmenter: Segmenter, text_workers: TextWorkers) -> MaterializeResult:
     segmenter.warm()
 
-    def work(todo, meta):
-        docs = StageStore(warehouse.path, "documents").read(TEXT_VERSION, todo)
-        secs = StageStore(warehouse.path, "sections").read(TEXT_VERSION, todo)
-        if not secs.empty:
-            secs = secs[secs["section_id"].notna()]  # markers of documents without sections
-        by_doc = {k: g.to_dict("records") for k, g in secs.groupby("doc_id")} if not secs.empty else {}
-        rows = []
-        for d in docs.to_dict("records"):
-            rows.extend(pipeline.metric_stage(d, by_doc.get(d["doc_id"], [])))
-        return _with_markers(pd.DataFrame(rows), todo, "metric_id")
+    def chunks(todo, meta, size):
+        sections = StageStore(warehouse.path, "sections")
+        where = sections.latest_files(TEXT_VERSION, todo)  # which batch holds each document's sections
+        for docs in StageStore(warehouse.path, "documents").stream(TEXT_VERSION, todo, chunk_docs=size):
+            ids = list(docs["doc_id"])
+            files = sorted({where[d] for d in ids if d in where})
+            secs = sections.read(TEXT_VERSION, ids, _SECTION_COLUMNS, files) if files else pd.DataFrame()
+            if not secs.empty:
+                secs = secs[secs["section_id"].notna()]  # markers of documents without sections
+            by_doc = {k: g.to_dict("records") for k, g in secs.groupby("doc_id")} if not secs.empty else {}
+            items = []
+            for d in docs.to_dict("records"):
+                text = d["cleaned_text"]
+                rows = by_doc.get(d["doc_id"], [])
+                for r in rows:
+                    r["text"] = text[int(r["char_start"]):int(r["char_end"])]
+                items.append((d, rows))
+            yield ids, items
 
-    df, n_new, n_live = _run_stage(context, warehouse, config, "metrics", work)
-    real = df[df["metric_id"].notna()] if not df.empty else df
+    run = _run_stage(context, warehouse, config, "metrics", text_workers, parallel.metric_task, chunks, "metric_id")
     return MaterializeResult(metadata={
-        "processed_documents": n_new, "new_rows": len(real),
-        "by_kind": MetadataValue.json(real["kind"].value_counts().to_dict() if not real.empty else {}),
-        "preview": _preview(real, ["quote", "kind", "value", "unit", "subject", "region", "period_end"]),
+        "processed_documents": run.processed, "new_rows": run.new_rows, **_failure_metadata(run),
+        "by_kind": MetadataValue.json(run.kinds),
+        "preview": _preview(run.preview, ["quote", "kind", "value", "unit", "subject", "region", "period_end"]),
     })

@@ -156,27 +156,37 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
             keep = {d for d, (v, k) in present.items() if d in live and v == TEXT_VERSION and k == keys.get(d, "")}
             drop = sorted(set(present) - keep)
             add = sorted(live - keep)
-            frames = _document_frames(warehouse, manifest, add, names, paths)
             files = _file_frames(warehouse, manifest)
             mapping = pd.DataFrame({"doc_id": list(names), "source_file": list(names.values()),
                                     "path": [paths[d] for d in names]}, columns=["doc_id", "source_file", "path"])
             remap = not rebuild and _taxonomy_changed(con)
+            # DuckDB holds a transaction's new rows in memory until it commits: a load of more than
+            # one chunk (a first build, a full refresh) commits each chunk, so memory stays flat; a
+            # run killed during it leaves whole documents, and the next run loads the rest
+            per_chunk = len(add) > LOAD_CHUNK
             con.execute("BEGIN TRANSACTION")
             try:
                 if remap:  # the taxonomy changed: every stored figure is mapped again
                     _remap_indicators(con)
                 for name in ("documents", "sections", "metrics"):
                     if rebuild:
-                        _replace(con, name, frames[name])
-                        continue
-                    if drop or add:
+                        _replace(con, name, _conform(pd.DataFrame(), name, only=True))
+                    elif drop or add:
                         con.register("_gone", pd.DataFrame({"doc_id": drop + add}, dtype="string"))
                         con.execute(f'DELETE FROM "{name}" WHERE doc_id IN (SELECT doc_id FROM _gone)')
                         con.unregister("_gone")
-                    if not frames[name].empty:
-                        con.register("_frame", frames[name])
-                        con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _frame')
-                        con.unregister("_frame")
+                # the new documents' rows, a chunk at a time straight from the stores
+                spans = [0, 0]
+                for frames in _document_chunks(warehouse, manifest, add, names, paths):
+                    for name in ("documents", "sections", "metrics"):
+                        if not frames[name].empty:
+                            con.register("_frame", frames[name])
+                            con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _frame')
+                            con.unregister("_frame")
+                    spans = [a + b for a, b in zip(spans, _bad_spans(frames))]
+                    if per_chunk:
+                        con.execute("COMMIT")
+                        con.execute("BEGIN TRANSACTION")
                 # renamed files and duplicates taking over a name: refresh the names of every live document
                 con.register("_names", mapping.astype("string"))
                 con.execute("""UPDATE documents SET source_file = n.source_file, path = n.path FROM _names n
@@ -196,7 +206,7 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
             counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
             previews = {t: con.execute(f'SELECT * FROM "{t}" LIMIT 5').df() for t in TABLES}
             schemas = {t: column_schema(con, t) for t in TABLES}
-            checks = _checks(con, manifest, {**frames, **files})
+            checks = _checks(con, manifest, tuple(spans))
     context.log.info(f"warehouse: {'rebuilt' if rebuild else 'updated'}; {len(add)} documents in, "
                      f"{len(set(drop) - set(add))} out, {len(keep)} kept")
     for name in TABLES:
@@ -212,13 +222,38 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
     yield from checks
 
 
+LOAD_CHUNK = 2000  # documents per insert (and per commit in a large load): what the load holds at once
+
+
+def _document_chunks(warehouse: Warehouse, manifest: pd.DataFrame, ids: list[str], names: dict, paths: dict,
+                     chunk_docs: int = LOAD_CHUNK):
+    """_document_frames for a chunk of documents at a time: one pass over the documents store,
+    and for each chunk only the batch files that hold its other rows."""
+    if not ids:
+        return
+    where = {stage: StageStore(warehouse.path, stage).latest_files(version, ids)
+             for stage, version in (("raw", DECODE_VERSION), ("sections", TEXT_VERSION), ("metrics", TEXT_VERSION))}
+    for docs in StageStore(warehouse.path, "documents").stream(TEXT_VERSION, ids, chunk_docs=chunk_docs):
+        yield _document_frames(warehouse, manifest, list(docs["doc_id"]), names, paths, docs, where)
+
+
 def _document_frames(warehouse: Warehouse, manifest: pd.DataFrame, ids: list[str], names: dict,
-                     paths: dict) -> dict[str, pd.DataFrame]:
-    """Rows of documents, sections and metrics for the given documents, typed as the tables are."""
-    docs = _current(warehouse, "documents", TEXT_VERSION, ids) if ids else pd.DataFrame()
-    raw = _current(warehouse, "raw", DECODE_VERSION, ids) if ids else pd.DataFrame()
-    secs = _current(warehouse, "sections", TEXT_VERSION, ids) if ids else pd.DataFrame()
-    mets = _current(warehouse, "metrics", TEXT_VERSION, ids) if ids else pd.DataFrame()
+                     paths: dict, docs: pd.DataFrame | None = None,
+                     where: dict[str, dict[str, str]] | None = None) -> dict[str, pd.DataFrame]:
+    """Rows of documents, sections and metrics for the given documents, typed as the tables are
+    (`docs`: their document rows, if read already; `where`: stage → document → its batch file)."""
+    def current(stage, version, columns=None):
+        if not ids:
+            return pd.DataFrame()
+        files = sorted({where[stage][d] for d in ids if d in where[stage]}) if where else None
+        if files == []:
+            return pd.DataFrame()
+        return StageStore(warehouse.path, stage).read(version, ids, columns, files)
+
+    docs = current("documents", TEXT_VERSION) if docs is None else docs
+    raw = current("raw", DECODE_VERSION, ["encoding", "html"])
+    secs = current("sections", TEXT_VERSION)
+    mets = current("metrics", TEXT_VERSION)
     if not docs.empty:
         docs = docs.drop(columns=["code_version"], errors="ignore")
         docs["source_file"] = docs["doc_id"].map(names)
@@ -375,9 +410,11 @@ def _bad_spans(frames: dict[str, pd.DataFrame]) -> tuple[int, int]:
     return bad_metrics, bad_sections
 
 
-def _checks(con, manifest: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> list[AssetCheckResult]:
+def _checks(con, manifest: pd.DataFrame, spans: tuple[int, int]) -> list[AssetCheckResult]:
+    """`spans`: (metrics whose span is not their quote, sections outside their document) among
+    the rows just loaded (see _bad_spans)."""
     out = []
-    bad_spans, bad_secs = _bad_spans(frames)
+    bad_spans, bad_secs = spans
     out.append(AssetCheckResult(asset_key="metrics", check_name="quote_matches_span", passed=bad_spans == 0,
                                 metadata={"mismatched": int(bad_spans)}))
     dups = con.execute("""SELECT count(*) FROM (SELECT doc_id, char_start, char_end, subject, region, kind, count(*) c

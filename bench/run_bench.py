@@ -21,6 +21,11 @@ All phases run in one process: the stages' code versions are hashes of the sourc
 import, so an edit to zhengfa/ between two processes would (correctly) make every document stale.
 
     .venv/bin/python bench/run_bench.py --n 10000            # results in bench/out/results.json
+
+Before the Dagster runs it times each text stage alone in one process (MB/s per core, CPU time)
+and jieba.posseg over the same text; during them it samples the memory of the whole process
+tree (the Dagster process and the text workers); after them it times the SQL views over a
+million metric rows (bench/throughput.py).
 """
 from __future__ import annotations
 
@@ -298,7 +303,12 @@ def fmt_table(rows: list[list[str]], header: list[str]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    ap.add_argument("--n", type=int, default=10000, help="documents in the corpus")
+    ap.add_argument("--n", type=int, default=2000, help="documents in the corpus (1000, 10000, 100000 …)")
+    ap.add_argument("--stage-docs", type=int, default=200,
+                    help="documents of the corpus timed through each text stage alone (and jieba.posseg)")
+    ap.add_argument("--view-rows", type=int, default=1_000_000, help="metric rows the views are timed over")
+    ap.add_argument("--workers", type=int, default=0, help="worker processes for the text stages (0: one per core)")
+    ap.add_argument("--chunk-docs", type=int, default=0, help="documents per chunk (0: the resource's default)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
     ap.add_argument("--keep", action="store_true", help="keep corpus, warehouse and Dagster home afterwards")
@@ -327,6 +337,21 @@ def main(argv=None) -> int:
     corpus_bytes = sum(p.stat().st_size for p in paths)
     gen_s = time.perf_counter() - t0
     log(f"corpus: {len(paths)} documents, {corpus_bytes / 1e6:.1f} MB, generated in {gen_s:.1f}s")
+    if args.workers:
+        os.environ["ZHENGFA_WORKERS"] = str(args.workers)
+    if args.chunk_docs:
+        os.environ["ZHENGFA_CHUNK_DOCS"] = str(args.chunk_docs)
+
+    from throughput import TreeMemory, stage_throughput, views_over
+    from zhengfa.decode import decode
+
+    sample = [decode(p.read_bytes()).text for p in paths[:args.stage_docs]]
+    stages = stage_throughput(sample)
+    log(f"text stages alone, one process, {stages['documents']} documents ({stages['mb']:.2f} MB), CPU time:")
+    for k, v in stages["stages"].items():
+        log(f"   {k:16s} {v['mb_per_s_per_core']:6.2f} MB/s per core  ({v['x_posseg']}× jieba.posseg)")
+    log(f"   {'jieba.posseg':16s} {stages['jieba_posseg']['mb_per_s_per_core']:6.2f} MB/s per core (baseline, same text)")
+    memory = TreeMemory().start()
 
     t0 = time.perf_counter()
     from dagster import DagsterInstance
@@ -370,6 +395,9 @@ def main(argv=None) -> int:
         "documents == n": s["documents"] == args.n,
         "every file has its doc_id": all(s["by_file"].get(p.name) == sha(p) for p in paths[:: max(1, args.n // 200)]),
     }))
+    memory.sample()
+    full_memory = memory.peaks()
+    memory.reset()
 
     # (2) add one document: the next variant past the corpus that has figures to extract (one of
     # the five templates, a list of tasks, has none), so "its metrics arrived" can be checked
@@ -435,6 +463,14 @@ def main(argv=None) -> int:
         "same doc_ids": s["by_file"] == prev["by_file"],
     }))
 
+    memory.sample()
+    incremental_memory = memory.peaks()
+    memory.stop()
+    log(f"\n== views over {args.view_rows:,} metric rows ...")
+    views = views_over(duck, args.view_rows)
+    for name, v in views.get("views", {}).items():
+        log(f"   {name}: {v.get('seconds', v.get('error'))} s, {v.get('result_rows', '-')} rows")
+
     # ------------------------------------------------------------ report
     f = phases[0]
     nochange = phases[-1]
@@ -455,8 +491,12 @@ def main(argv=None) -> int:
     log(f"n docs {args.n} | corpus {corpus_bytes / 1e6:.1f} MB | cores (nproc) {cores} | "
         f"documents {f['rows']['documents']} | sections {f['rows']['sections']} | metrics {f['rows']['metrics']} | "
         f"peak RSS {max(p['peak_rss_mb'] for p in phases):.0f} MB | load avg after full build {f['loadavg_1m_after']:.2f}")
-    log(f"full build: {f['wall_s']:.1f}s = {args.n / f['wall_s']:.1f} docs/s ({1000 * f['wall_s'] / args.n:.1f} ms/doc), "
-        f"single process (in_process_executor)")
+    from zhengfa.parallel import default_workers
+    workers = args.workers or default_workers()
+    log(f"full build: {f['wall_s']:.1f}s = {args.n / f['wall_s']:.1f} docs/s, {corpus_bytes / 1e6 / f['wall_s']:.2f} MB/s "
+        f"({1000 * f['wall_s'] / args.n:.1f} ms/doc), {workers} text worker(s) on {cores} cores; peak memory "
+        f"{full_memory['main_rss_mb']} MB RSS (Dagster process) + {full_memory['largest_worker_rss_mb']} MB (largest worker), "
+        f"{full_memory['tree_pss_mb']} MB PSS for the whole process tree")
     log(f"Dagster fixed per-run cost (reported separately): one-asset no-op job {noop_s:.2f}s; in this 7-step job "
         f"wall − user code = {min(p['overhead_s'] for p in incr + [nochange]):.2f}–{max(p['overhead_s'] for p in incr + [nochange]):.2f}s "
         f"per incremental run (run set-up/teardown + ~{nochange['event_writes']} event-log writes "
@@ -491,7 +531,26 @@ def main(argv=None) -> int:
             f"wall {cprof['wall_s']:.2f}s; top functions by own time (full listing: {work / 'profile_nochange.txt'}):")
         log(cprof["top"])
 
+    summary = [
+        ["cores (nproc)", str(cores)], ["text workers", str(workers)],
+        ["documents / MB", f"{args.n} / {corpus_bytes / 1e6:.1f}"],
+        *[[f"{k} alone, MB/s per core", f"{v['mb_per_s_per_core']:.2f} ({v['x_posseg']}× posseg)"]
+          for k, v in stages["stages"].items()],
+        ["jieba.posseg, MB/s per core", f"{stages['jieba_posseg']['mb_per_s_per_core']:.2f}"],
+        ["full build wall s", f"{f['wall_s']:.1f}"],
+        ["full build documents/s, MB/s", f"{args.n / f['wall_s']:.0f}, {corpus_bytes / 1e6 / f['wall_s']:.2f}"],
+        ["peak RSS MB: Dagster process / largest worker / tree PSS",
+         f"{full_memory['main_rss_mb']} / {full_memory['largest_worker_rss_mb']} / {full_memory['tree_pss_mb']}"],
+        ["add 1 document: wall s (share of full)", f"{phases[1]['wall_s']:.2f} ({100 * phases[1]['wall_s'] / f['wall_s']:.1f}%)"],
+        *[[f"{k} over {views.get('rows', 0):,} metric rows, s", str(v.get("seconds", v.get("error")))]
+          for k, v in views.get("views", {}).items()],
+    ]
+    log("\n" + fmt_table(summary, ["figure", "value"]))
+
     results = {
+        "summary": dict(summary), "stages": stages, "memory_full_build": full_memory,
+        "memory_incremental_runs": incremental_memory, "views": views, "workers": workers,
+        "full_build_mb_per_s": corpus_bytes / 1e6 / f["wall_s"],
         "n": args.n, "seed": args.seed, "cores": cores, "git": git, "corpus_mb": corpus_bytes / 1e6, "corpus_gen_s": gen_s,
         "import_s": import_s, "definitions_s": defs_s, "noop_job_s": noop_s, "noop_step_s": noop_step_s,
         "full_build_docs_per_s": args.n / f["wall_s"], "worst_incremental_pct": worst,

@@ -1,4 +1,4 @@
-"""Dagster resources: the raw corpus folder, the warehouse location, the segmenter.
+"""Dagster resources: the raw corpus folder, the warehouse location, the segmenter, the text workers.
 
 Paths are resolved to absolute paths anchored on the project root, so runs launched from the
 web UI (whatever its working directory) read and write the same places.
@@ -68,6 +68,22 @@ class Segmenter(ConfigurableResource):
         return sum(1 for _ in open(self.user_dict, encoding="utf-8"))
 
 
+class TextWorkers(ConfigurableResource):
+    """How the per-document text stages use the machine: worker processes (0: one per core;
+    ZHENGFA_WORKERS) and documents per chunk (ZHENGFA_CHUNK_DOCS). A stage reads a chunk, has
+    the workers process it, and writes it as one Parquet batch, so memory depends on the chunk,
+    not on the collection. One worker runs everything in the asset's own process."""
+
+    workers: int = 0
+    chunk_docs: int = 500
+
+    @property
+    def worker_count(self) -> int:
+        from zhengfa.parallel import default_workers
+
+        return self.workers if self.workers > 0 else default_workers()
+
+
 def build_resources(raw_dir: str | None = None, warehouse_dir: str | None = None,
                     max_bytes: int | None = None) -> dict:
     raw = _anchored(raw_dir or os.environ.get("ZHENGFA_RAW_DIR") or str(DEFAULT_RAW_DIR))
@@ -79,6 +95,11 @@ def build_resources(raw_dir: str | None = None, warehouse_dir: str | None = None
         "corpus": RawCorpus(raw_dir=raw, max_bytes=limit, mass_removal_share=limits.share,
                             mass_removal_min=limits.min_count),
         "warehouse": Warehouse(warehouse_dir=wh),
-        "duckdb": DuckDBResource(database=str(Path(wh) / "zhengfa.duckdb")),
+        # DuckDB's buffers are capped (ZHENGFA_DUCKDB_MEMORY, default 512MB): a full load spills to its file
+        # instead of growing with the collection
+        "duckdb": DuckDBResource(database=str(Path(wh) / "zhengfa.duckdb"),
+                                 connection_config={"memory_limit": os.environ.get("ZHENGFA_DUCKDB_MEMORY") or "512MB"}),
         "segmenter": Segmenter(),
+        "text_workers": TextWorkers(workers=int(os.environ.get("ZHENGFA_WORKERS") or 0),
+                                    chunk_docs=int(os.environ.get("ZHENGFA_CHUNK_DOCS") or 500)),
     }

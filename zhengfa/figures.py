@@ -71,10 +71,31 @@ def is_logistics(subject: str) -> bool:
     return any(rx.search(subject) for rx in _non_metric_rules()["subject"])
 
 
+def _memo_figures(fn):
+    """Memoize a sentence → figures function: a sentence is read several times (report year,
+    topic period, its metrics, a clause's lookback). Callers get their own copies."""
+    cached = lru_cache(maxsize=8192)(lambda sentence: tuple(fn(sentence)))
+
+    def clone(f: Figure) -> Figure:
+        c = object.__new__(Figure)
+        c.__dict__.update(f.__dict__)
+        return c
+
+    def wrapper(sentence: str) -> list[Figure]:
+        return [clone(f) for f in cached(sentence)]
+
+    wrapper.__wrapped__ = fn
+    wrapper.__doc__ = fn.__doc__
+    wrapper.cache_clear = cached.cache_clear
+    return wrapper
+
+
+@_memo_figures
 def find_figures(sentence: str) -> list[Figure]:
     out: list[Figure] = []
     approx_before = approx_words()["before"]
     approx_after = approx_words()["after"]
+    approx_before_longest = sorted(approx_before, key=len, reverse=True)
     masked = _BOOK_TITLE.sub(lambda m: "□" * len(m.group()), sentence)
     quoted = [(m.start(), m.end()) for m in QUOTED.finditer(masked)]
     unit_table = units()
@@ -103,7 +124,7 @@ def find_figures(sentence: str) -> list[Figure]:
         if m.group("post"):
             approx = approx_after[m.group("post")]
         head = masked[max(0, s - 2):s]
-        for word in sorted(approx_before, key=len, reverse=True):
+        for word in approx_before_longest:
             if head.endswith(word):
                 approx = approx_before[word]
                 break
@@ -200,6 +221,7 @@ def is_target(clause: str) -> bool:
     return bool(_TARGET.search(QUOTED.sub("", clause)))  # a slogan in quotes is no plan
 
 
+@_memo_figures
 def achieved_figures(sentence: str) -> list[Figure]:
     """The figures of a sentence that report results, not plans or targets."""
     return [f for f in find_figures(sentence) if not is_target(target_scope(sentence, f.start))]

@@ -9,6 +9,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -23,8 +24,9 @@ TEXT_SUFFIXES = {".txt", ".text", ".htm", ".html", ".md", ""}
 @dataclass
 class Scan:
     manifest: pd.DataFrame  # one row per file seen
-    decoded: dict[str, dict]  # doc_id → {'text', 'encoding', 'html'} for newly decoded content
+    decoded: dict[str, dict]  # doc_id → {'text', 'encoding', 'html'} for newly decoded content (not yet sunk)
     events: pd.DataFrame
+    n_decoded: int = 0  # documents decoded by this scan, including those handed to the sink
 
 
 def _sha256_file(path: Path, limit: int) -> tuple[str | None, bytes | None, str | None]:
@@ -75,9 +77,12 @@ def list_files(raw_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
 
 
 def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max_bytes: int,
-         force: bool = False, decoder_version: str = "") -> Scan:
+         force: bool = False, decoder_version: str = "", sink: Callable[[dict[str, dict]], None] | None = None,
+         sink_every: int = 500) -> Scan:
     """Compare the folder with the previous manifest; decode content not seen before.
-    A rejection stands only while the decoder that judged it (`decoder_version`) is current."""
+    A rejection stands only while the decoder that judged it (`decoder_version`) is current.
+    `sink`, if given, receives the decoded documents every `sink_every` of them, so a scan never
+    holds the whole collection's text."""
     now = pd.Timestamp.now(tz="UTC")
     prev_by_path = {}
     if previous is not None and not previous.empty:
@@ -85,6 +90,7 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
     files, skipped = list_files(raw_dir)
     root = raw_dir.resolve()
     rows, decoded = [], {}
+    sunk: set[str] = set()  # decoded and handed to the sink
     first_name_of: dict[str, str] = {}
     for p in files:
         rel = str(p.relative_to(root)) if p.is_absolute() else str(p)
@@ -112,7 +118,7 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
                 rows.append(dict(path=rel, file_name=p.name, size=st.st_size, mtime_ns=st.st_mtime_ns, doc_id=None,
                                  status="rejected", reason=err, duplicate_of=None))
                 continue
-            if doc_id in known_docs or doc_id in decoded:
+            if doc_id in known_docs or doc_id in decoded or doc_id in sunk:
                 status, reason = "accepted", None
             elif data is None:
                 status, reason = "rejected", f"too large: {st.st_size} bytes > limit {max_bytes}"
@@ -121,6 +127,10 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
                 if d.ok:
                     decoded[doc_id] = {"text": d.text, "encoding": d.encoding, "html": d.html}
                     status, reason = "accepted", None
+                    if sink is not None and len(decoded) >= sink_every:
+                        sink(decoded)
+                        sunk.update(decoded)
+                        decoded = {}
                 else:
                     status, reason = "rejected", d.reject_reason
         dup_of = None
@@ -141,7 +151,11 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
     manifest["size"] = manifest["size"].astype("Int64")
     manifest["mtime_ns"] = manifest["mtime_ns"].astype("Int64")
     events = diff_events(previous, manifest, now)
-    return Scan(manifest, decoded, events)
+    n_decoded = len(sunk) + len(decoded)
+    if sink is not None and decoded:
+        sink(decoded)
+        decoded = {}
+    return Scan(manifest, decoded, events, n_decoded)
 
 
 def diff_events(previous: pd.DataFrame | None, current: pd.DataFrame, now) -> pd.DataFrame:

@@ -39,6 +39,7 @@ def figure_regex() -> re.Pattern:
     )
 
 
+@lru_cache(maxsize=16384)
 def parse_number(token: str) -> float | None:
     """'1,200' → 1200.0, '5.4' → 5.4, '一千二百' → 1200.0, '两' → 2.0; None if not a number."""
     token = token.strip()

@@ -80,6 +80,13 @@ def find_periods(text: str, report_year: int | None, publish_year: int | None,
                  publish_month: int | None = None, term_start: int | None = None) -> list[PeriodHit]:
     """Every period phrase in `text`, resolved to (start year, end year). `term_start`: first
     year of the people's congress term a report speaks for (本届以来), when known."""
+    return list(_find_periods(text, report_year, publish_year, publish_month, term_start))
+
+
+@lru_cache(maxsize=8192)
+def _find_periods(text: str, report_year: int | None, publish_year: int | None,
+                  publish_month: int | None, term_start: int | None) -> tuple[PeriodHit, ...]:
+    # a clause is searched again for each figure in it: memoized (hits are immutable)
     py = publish_year or report_year
     hits: list[PeriodHit] = []
     taken: list[tuple[int, int]] = []
@@ -122,7 +129,7 @@ def find_periods(text: str, report_year: int | None, publish_year: int | None,
             hits.append(PeriodHit(m.start(), m.end(), (start, end), rule.weak))
             taken.append((m.start(), m.end()))
     hits.sort(key=lambda h: h.start)
-    return hits
+    return tuple(hits)
 
 
 def period_before(text: str, pos: int, report_year, publish_year, default: Period,

@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import date
 
 from zhengfa import clean as clean_mod
-from zhengfa import regions, where_when
+from zhengfa import figures, numbers, periods, regions, subjects, where_when
 from zhengfa.areas import section_regions
 from zhengfa.extract import extract
 from zhengfa.figures import achieved_figures
-from zhengfa.model import DocContext
+from zhengfa.indicators import indicator
+from zhengfa.model import DocContext, Metric
 from zhengfa.sections import Section, split_sections
 from zhengfa.sources import source_key
 
@@ -130,6 +131,9 @@ def _sections_from_rows(rows: list[dict]) -> list[Section]:
     return out
 
 
+_METRIC_FIELDS = tuple(f.name for f in fields(Metric) if f.name != "notes")
+
+
 def metric_stage(doc: dict, section_rows: list[dict]) -> list[dict]:
     cleaned = _cleaned_from_row(doc)
     ctx = _context_from_row(doc)
@@ -144,8 +148,7 @@ def metric_stage(doc: dict, section_rows: list[dict]) -> list[dict]:
         if key in seen:
             continue
         seen.add(key)
-        row = asdict(m)
-        row.pop("notes", None)
+        row = {f: getattr(m, f) for f in _METRIC_FIELDS}  # asdict() deep-copies: slow, and every value is flat
         section_ord = row.pop("section_ord", None)
         row["doc_id"] = doc_id
         row["section_id"] = f"{doc_id}:{section_ord}" if section_ord is not None else None
@@ -159,3 +162,11 @@ def process_text(doc_id: str, text: str, source: dict | None = None) -> dict:
     doc = clean_stage(doc_id, text, source)
     sections = section_stage(doc)
     return {"document": doc, "sections": sections, "metrics": metric_stage(doc, sections)}
+
+
+def clear_memos() -> None:
+    """Forget the memoized per-phrase results (figures, periods, place scans, tags, trims), e.g.
+    to time a stage from cold. The dictionaries and gazetteer stay loaded."""
+    for fn in (figures.find_figures, figures.achieved_figures, periods._find_periods, numbers.parse_number,
+               regions._mentions, subjects._tagged, subjects.trim, indicator):
+        fn.cache_clear()

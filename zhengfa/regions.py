@@ -57,7 +57,7 @@ class Gazetteer:
     towns: dict[str, list[tuple[str, Unit]]]  # town name or short name → (full town name, county)
     stop_phrases: list[str]
     max_len: int
-    lengths_by_first: dict[str, tuple[int, ...]] = None  # first char → name lengths, longest first
+    lengths_by_first: dict[str, tuple[int, ...]] = None  # first two chars → name lengths, longest first
     town_lengths_by_first: dict[str, tuple[int, ...]] = None
     children_of: dict = field(default_factory=dict)
 
@@ -134,14 +134,19 @@ def gazetteer() -> Gazetteer:
     stop = data_files.read_lines("place_stopwords.txt")
     max_len = max(len(n) for n in list(by_name) + list(towns))
 
-    def first_index(names):
-        idx: dict[str, set[int]] = defaultdict(set)
-        for n in names:
-            if len(n) >= 2:
-                idx[n[0]].add(len(n))
-        return {k: tuple(sorted(v, reverse=True)) for k, v in idx.items()}
+    return Gazetteer(units, dict(by_name), full, dict(towns), stop, max_len, _first_index(by_name),
+                     _first_index(towns))
 
-    return Gazetteer(units, dict(by_name), full, dict(towns), stop, max_len, first_index(by_name), first_index(towns))
+
+def _first_index(names) -> dict[str, tuple[int, ...]]:
+    """Name lengths by a name's first two characters, longest first: a scan looks up one pair
+    per position and tries only lengths that some name opening with that pair has (every name
+    has two or more characters)."""
+    idx: dict[str, set[int]] = defaultdict(set)
+    for n in names:
+        if len(n) >= 2:
+            idx[n[:2]].add(len(n))
+    return {k: tuple(sorted(v, reverse=True)) for k, v in idx.items()}
 
 
 @dataclass(frozen=True)
@@ -164,31 +169,102 @@ def _stop_positions(text: str, stop: list[str]) -> set[int]:
     return covered
 
 
+def _pair_table(index: dict[str, tuple[int, ...]]):
+    """The index's two-character keys for a vectorized scan of long texts: which characters can
+    come first and second (a mask over the Basic Multilingual Plane), and the pairs as sorted
+    integers."""
+    import numpy as np
+
+    first = np.zeros(0x10000, dtype=bool)
+    second = np.zeros(0x10000, dtype=bool)
+    for k in index:
+        first[min(ord(k[0]), 0xFFFF)] = True
+        second[min(ord(k[1]), 0xFFFF)] = True
+    pairs = np.array(sorted((ord(k[0]) << 21) | ord(k[1]) for k in index), dtype=np.uint64)
+    return first, second, pairs
+
+
+@lru_cache(maxsize=1)
+def _name_scan():
+    g = gazetteer()
+    return g.lengths_by_first, _pair_table(g.lengths_by_first)
+
+
+def _starts(text: str, index: dict[str, tuple[int, ...]], table) -> list[int]:
+    """Positions where some name of `index` may start: its first two characters are a key.
+    Long texts are scanned with numpy (every position at once), short ones in Python."""
+    if not index:
+        return []
+    if len(text) < 256:
+        return [i for i in range(len(text) - 1) if text[i:i + 2] in index]
+    import numpy as np
+
+    first, second, pairs = table
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    bmp = np.minimum(cp, 0xFFFF)  # a character beyond it maps to 0xFFFF: a candidate at most
+    at = np.flatnonzero(first[bmp[:-1]] & second[bmp[1:]])
+    keys = (cp[at].astype(np.uint64) << np.uint64(21)) | cp[at + 1].astype(np.uint64)
+    pos = np.searchsorted(pairs, keys)
+    pos[pos == len(pairs)] = 0
+    return at[pairs[pos] == keys].tolist()
+
+
 def find_mentions(text: str) -> list[Mention]:
     """Longest-match scan for province, prefecture and county names (full and short)."""
+    return list(_mentions(text))
+
+
+@lru_cache(maxsize=8192)
+def _mentions(text: str) -> tuple[Mention, ...]:
+    # the same clause is scanned many times while a document's figures are placed: memoized
     g = gazetteer()
-    stops = _stop_positions(text, g.stop_phrases)
+    lengths_at, table = _name_scan()
+    by_name, full_names = g.by_name, g.full_names
+    stops = None  # computed on the first short alias found: most texts never need it
     out: list[Mention] = []
-    i, n = 0, len(text)
-    while i < n:
-        hit = None
-        for length in g.lengths_by_first.get(text[i], ()):
+    n, end = len(text), 0
+    for i in _starts(text, lengths_at, table):
+        if i < end:
+            continue  # inside the last name found
+        for length in lengths_at[text[i:i + 2]]:
             if i + length > n:
                 continue
             cand = text[i:i + length]
-            units = g.by_name.get(cand)
+            units = by_name.get(cand)
             if units:
-                full = cand in g.full_names
-                if not full and i in stops:
-                    continue  # an alias inside 长治久安 / 长安网 names no place
-                hit = Mention(i, i + length, cand, tuple(units), full)
+                full = cand in full_names
+                if not full:
+                    if stops is None:
+                        stops = _stop_positions(text, g.stop_phrases)
+                    if i in stops:
+                        continue  # an alias inside 长治久安 / 长安网 names no place
+                out.append(Mention(i, i + length, cand, tuple(units), full))
+                end = i + length
                 break
-        if hit:
-            out.append(hit)
-            i = hit.end
-        else:
-            i += 1
-    return out
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _towns_by_county() -> dict[str, list[str]]:
+    """County label → the town names (full and short) with an entry in that county."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for name, entries in gazetteer().towns.items():
+        for label in {c.label for _, c in entries}:
+            out[label].append(name)
+    return dict(out)
+
+
+@lru_cache(maxsize=64)
+def _area_towns(counties: frozenset[str]):
+    by_county = _towns_by_county()
+    index = _first_index({n for c in counties for n in by_county.get(c, ())})
+    return index, _pair_table(index)
+
+
+@lru_cache(maxsize=1)
+def _full_town_names() -> frozenset[str]:
+    """Town names that are some town's full name (not only a short form)."""
+    return frozenset(name for name, entries in gazetteer().towns.items() if any(full == name for full, _ in entries))
 
 
 _TOWN_CONTEXT_AFTER = re.compile(r"(派出所|片区|社区|街区|一带|周边|辖区|地区|区域|、|和|等地|等街道|等镇|司法所|法庭|中队|警务站|综治中心)")
@@ -198,20 +274,25 @@ def find_towns(text: str, counties: set[str]) -> list[tuple[int, Unit]]:
     """Town/street mentions whose county is among `counties` (labels); ambiguous short names
     are only trusted inside the given area."""
     g = gazetteer()
-    stops = _stop_positions(text, g.stop_phrases)
+    # only towns with a county in the area can be found: the scan looks for those alone
+    lengths_at, table = _area_towns(frozenset(counties))
+    towns, full_towns = g.towns, _full_town_names()
+    stops = None
     out = []
-    i, n = 0, len(text)
-    while i < n:
-        step = 1
+    n, end = len(text), 0
+    for i in _starts(text, lengths_at, table):
+        if i < end:
+            continue  # inside the last town found
+        if stops is None:
+            stops = _stop_positions(text, g.stop_phrases)
         if i in stops:
-            i += 1
             continue
-        for length in g.town_lengths_by_first.get(text[i], ()):
+        for length in lengths_at[text[i:i + 2]]:
             if i + length > n:
                 continue
             name = text[i:i + length]
-            entries = g.towns.get(name)
-            if entries and not any(full == name for full, _ in entries):
+            entries = towns.get(name)
+            if entries and name not in full_towns:
                 # a short town name (莲前, 荷花池) counts only where the text treats it as a place
                 after, before = text[i + length:i + length + 3], text[max(0, i - 1):i]
                 if not (_TOWN_CONTEXT_AFTER.match(after) or before in ("、", "在", "于", "到")):
@@ -220,9 +301,8 @@ def find_towns(text: str, counties: set[str]) -> list[tuple[int, Unit]]:
                 inside = {c.label: c for _, c in entries if c.label in counties}
                 if len(inside) == 1:
                     out.append((i, next(iter(inside.values()))))
-                    step = length
+                    end = i + length
                     break
-        i += step
     return out
 
 

@@ -13,6 +13,7 @@ import os
 import time
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
 import pandas as pd
@@ -20,15 +21,31 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def write_parquet_atomic(df: pd.DataFrame, path: Path) -> Path:
+ROW_GROUP_BYTES = 32 << 20  # a reader holds about one row group of a column at a time
+
+
+def _rows_per_group(table: pa.Table | pa.RecordBatch) -> int:
+    per_row = table.nbytes / table.num_rows if table.num_rows else 1
+    return max(64, int(ROW_GROUP_BYTES / max(per_row, 1)))
+
+
+def _temporary(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    pq.write_table(table, tmp)
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+
+
+def _publish(tmp: Path, path: Path) -> Path:
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, path)
     return path
+
+
+def write_parquet_atomic(df: pd.DataFrame, path: Path) -> Path:
+    tmp = _temporary(path)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, tmp, row_group_size=_rows_per_group(table))
+    return _publish(tmp, path)
 
 
 @contextlib.contextmanager
@@ -137,11 +154,13 @@ class StageStore:
                                "WHERE code_version = ?", [files, code_version]).fetchall()
         return {(r[0], r[1]) for r in rows if r[0] is not None}
 
-    def read(self, code_version: str, doc_ids: list[str] | None = None) -> pd.DataFrame:
+    def read(self, code_version: str, doc_ids: list[str] | None = None, columns: list[str] | None = None,
+             files: list[str] | None = None) -> pd.DataFrame:
         """Rows for the given documents (all when None); when a document was written twice, its
         latest batch wins. The filters run inside the Parquet scan, so reading a few documents
-        costs little however large the store."""
-        files = self.files()
+        costs little however large the store. `columns`: only these (and doc_id, code_version);
+        `files`: only these batch files (they must include each document's latest)."""
+        files = self.files() if files is None else sorted(files)
         if not files:
             return pd.DataFrame()
         with duckdb.connect() as con:
@@ -149,12 +168,86 @@ class StageStore:
             if doc_ids is not None:
                 con.register("_want", pd.DataFrame({"doc_id": list(doc_ids)}, dtype="string"))
                 want = "AND doc_id IN (SELECT doc_id FROM _want)"
+            cols = "*"
+            if columns is not None:
+                have = set(self.schema(files).names)
+                cols = ", ".join(f'"{c}"' for c in dict.fromkeys(["doc_id", "code_version", *columns]) if c in have)
+                cols += ", filename"
             return con.execute(f"""
-                WITH b AS (SELECT * FROM read_parquet(?, union_by_name=true, filename=true)
+                WITH b AS (SELECT {cols} FROM read_parquet(?, union_by_name=true, filename=true)
                            WHERE code_version = ? {want}),
                      latest AS (SELECT doc_id, max(filename) AS f FROM b GROUP BY doc_id)
                 SELECT b.* EXCLUDE (filename) FROM b JOIN latest l ON b.doc_id = l.doc_id AND b.filename = l.f
                 ORDER BY b.filename""", [files, code_version]).df()
+
+    def latest_files(self, code_version: str, doc_ids=None) -> dict[str, str]:
+        """doc_id → the batch file holding its current rows (the latest batch that has it), for
+        the given documents (all when None). Reads the id columns only."""
+        files = self.files()
+        if not files:
+            return {}
+        with duckdb.connect() as con:
+            rows = con.execute("SELECT doc_id, max(filename) FROM read_parquet(?, union_by_name=true, filename=true) "
+                               "WHERE code_version = ? AND doc_id IS NOT NULL GROUP BY doc_id",
+                               [files, code_version]).fetchall()
+        want = None if doc_ids is None else set(doc_ids)
+        return {d: f for d, f in rows if want is None or d in want}
+
+    def batches(self, code_version: str, doc_ids=None, columns: list[str] | None = None,
+                batch_rows: int = 2048) -> Iterator[pa.RecordBatch]:
+        """The current rows of the given documents (all when None) as Arrow batches, in one pass
+        over the store, a few thousand rows at a time: memory does not grow with the store.
+        Every batch has the same schema (the union of the files', or `columns` of it)."""
+        latest = self.latest_files(code_version, doc_ids)
+        files = sorted(set(latest.values()))
+        if not files:
+            return
+        schema = self.schema(files, columns)
+        for f in files:
+            pf = pq.ParquetFile(f)
+            present = [c for c in schema.names if c in pf.schema_arrow.names]
+            for batch in pf.iter_batches(batch_size=batch_rows, columns=present):
+                ids = batch.column("doc_id").to_pylist()
+                versions = batch.column("code_version").to_pylist() if "code_version" in present else None
+                keep = [latest.get(d) == f and (versions is None or versions[i] == code_version)
+                        for i, d in enumerate(ids)]
+                if not any(keep):
+                    continue
+                batch = batch.filter(pa.array(keep))
+                yield pa.RecordBatch.from_arrays(
+                    [batch.column(n).cast(t.type) if n in present else pa.nulls(batch.num_rows, t.type)
+                     for n, t in zip(schema.names, schema)], schema=schema)
+
+    def schema(self, files: list[str] | None = None, columns: list[str] | None = None) -> pa.Schema:
+        """The union of the batch files' columns (a column that is all null in one file takes its
+        type from the others); `columns` (and doc_id, code_version) only, when given."""
+        files = self.files() if files is None else files
+        merged = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+        if columns is not None:
+            want = list(dict.fromkeys(["doc_id", "code_version", *columns]))
+            merged = pa.schema([merged.field(c) for c in want if c in merged.names])
+        return merged
+
+    def stream(self, code_version: str, doc_ids=None, columns: list[str] | None = None,
+               chunk_docs: int = 500) -> Iterator[pd.DataFrame]:
+        """The current rows of the given documents as DataFrames of about `chunk_docs` documents
+        each (a document's rows stay in one frame), in one pass over the store."""
+        parts: list[pa.RecordBatch] = []
+        docs: set[str] = set()
+        for batch in self.batches(code_version, doc_ids, columns):
+            ids = batch.column("doc_id").to_pylist()
+            run_start = 0
+            for i in range(1, len(ids) + 1):
+                if i < len(ids) and ids[i] == ids[run_start]:
+                    continue
+                if ids[run_start] not in docs and len(docs) >= chunk_docs:
+                    yield pa.Table.from_batches(parts).to_pandas()
+                    parts, docs = [], set()
+                parts.append(batch.slice(run_start, i - run_start))
+                docs.add(ids[run_start])
+                run_start = i
+        if parts:
+            yield pa.Table.from_batches(parts).to_pandas()
 
     def history(self, code_version: str) -> pd.DataFrame:
         """Every row of every batch, oldest batch first (for logs such as file events, where a
@@ -174,25 +267,59 @@ class StageStore:
             p.unlink(missing_ok=True)
         return len(stale)
 
+    def write_pending(self, df: pd.DataFrame) -> tuple[Path, Path]:
+        """Write a batch under a temporary name (invisible to readers, removed by
+        remove_stale_temporaries if never published): (temporary, final name)."""
+        final = self._batch_path()
+        tmp = _temporary(final)
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        pq.write_table(table, tmp, row_group_size=_rows_per_group(table))
+        return tmp, final
+
+    @staticmethod
+    def publish(pending: list[tuple[Path, Path]]) -> None:
+        for tmp, final in pending:
+            _publish(tmp, final)
+
+    @staticmethod
+    def discard(pending: list[tuple[Path, Path]]) -> None:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+
     def write(self, df: pd.DataFrame) -> Path | None:
         if df.empty:
             return None
         # One clock reading for the whole stamp (UTC), so names sort in write order: "latest
         # batch wins" in read() compares names.
+        return write_parquet_atomic(df, self._batch_path())
+
+    def _batch_path(self) -> Path:
         ns = time.time_ns()
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ns // 10**9))
-        name = f"batch-{stamp}-{ns % 10**9:09d}-{uuid.uuid4().hex[:6]}.parquet"
-        return write_parquet_atomic(df, self.dir / name)
+        return self.dir / f"batch-{stamp}-{ns % 10**9:09d}-{uuid.uuid4().hex[:6]}.parquet"
 
     def compact(self, code_version: str, keep_ids: set[str], min_files: int = 2) -> int:
         """Rewrite the store as one batch holding only current rows (this code version, live
-        documents); returns the number of files replaced. Call while holding the writer lock."""
+        documents); returns the number of files replaced. Streams batch by batch, so memory does
+        not grow with the store. Call while holding the writer lock."""
         old = self.files()
         if len(old) < max(2, min_files):
             return 0
-        df = self.read(code_version, sorted(keep_ids))
-        new = self.write(df) if not df.empty else None
+        new = self._batch_path()
+        tmp = _temporary(new)
+        writer = None
+        try:
+            for batch in self.batches(code_version, keep_ids):
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, batch.schema)
+                writer.write_batch(batch, row_group_size=_rows_per_group(batch))
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is not None:
+            _publish(tmp, new)
         for f in old:
-            if new is None or f != str(new):
+            if writer is None or f != str(new):
                 os.remove(f)
         return len(old)
+

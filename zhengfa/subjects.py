@@ -25,8 +25,14 @@ def _jieba():
 
 def words(text: str) -> list[tuple[str, str]]:
     """(word, POS) pairs."""
+    return list(_tagged(text))
+
+
+@lru_cache(maxsize=16384)
+def _tagged(text: str) -> tuple[tuple[str, str], ...]:
+    # subject phrases repeat within and across reports: each distinct phrase is tagged once
     _, pseg = _jieba()
-    return [(w.word, w.flag) for w in pseg.lcut(text)]
+    return tuple((w.word, w.flag) for w in pseg.lcut(text))
 
 
 @lru_cache(maxsize=1)
@@ -51,6 +57,20 @@ def _leading_place(s: str) -> int:
     return 0
 
 
+def _memo_trim(fn):
+    """Memoize trim(): the same clause is trimmed for several figures and in several reports."""
+    cached = lru_cache(maxsize=16384)(fn)
+
+    def wrapper(text: str, place_names: list[str] = (), places: bool = True) -> str:
+        return cached(text, tuple(place_names), places)
+
+    wrapper.__wrapped__ = fn
+    wrapper.__doc__ = fn.__doc__
+    wrapper.cache_clear = cached.cache_clear
+    return wrapper
+
+
+@_memo_trim
 def trim(text: str, place_names: list[str] = (), places: bool = True) -> str:
     """Strip list marks, time and place words, actors and linking verbs from a clause tail."""
     lead, trail, _ = _strip_tables()

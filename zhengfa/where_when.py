@@ -381,7 +381,7 @@ def decide_region(text: str, title: str | None, header: str = "", source: dict |
             continue
         add("header", m.name, u, w["header"])
     # the outlet's name
-    for name in {outlet, source.get("outlet")} - {None, ""}:
+    for name in [n for n in dict.fromkeys((outlet, source.get("outlet"))) if n]:  # in this order, every run
         for m, u in regions.resolve(regions.find_mentions(name), ctx + url_cands):
             add("outlet", name, u, w["outlet"])
     # the page's address

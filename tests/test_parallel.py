@@ -1,0 +1,158 @@
+"""The text stages on several worker processes, a chunk at a time: the same warehouse as one
+process, chunks of any size, one failing document reported while the others go through."""
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT, copy_samples, describe_diff, materialization_metadata, run_job, snapshot
+from zhengfa import parallel, pipeline
+from zhengfa.store import StageStore
+
+sys.path.insert(0, str(ROOT / "bench"))
+from make_corpus import variant_text  # noqa: E402
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """The samples and a dozen generated reports: enough documents for the worker pool."""
+    raw = copy_samples(tmp_path / "raw")
+    for i in range(12):
+        (raw / f"generated_{i:02d}.txt").write_text(variant_text(i, 3), encoding="utf-8")
+    return raw
+
+
+def _build(raw, wh, monkeypatch, workers: int, chunk: int):
+    monkeypatch.setenv("ZHENGFA_WORKERS", str(workers))
+    monkeypatch.setenv("ZHENGFA_CHUNK_DOCS", str(chunk))
+    return run_job(raw, wh)
+
+
+@pytest.mark.slow
+def test_workers_and_chunks_give_the_same_warehouse(corpus, tmp_path, monkeypatch):
+    serial = tmp_path / "serial"
+    _build(corpus, serial, monkeypatch, workers=1, chunk=500)
+    pooled = tmp_path / "pooled"
+    result = _build(corpus, pooled, monkeypatch, workers=2, chunk=4)
+    tiny = tmp_path / "tiny"
+    _build(corpus, tiny, monkeypatch, workers=2, chunk=1)
+    assert snapshot(serial) == snapshot(pooled), describe_diff(serial, pooled)
+    assert snapshot(serial) == snapshot(tiny), describe_diff(serial, tiny)
+    # one batch per chunk: 17 documents in chunks of 4 → 5 batches per stage
+    assert len(StageStore(pooled, "metrics").files()) == 5
+    assert len(StageStore(tiny, "documents").files()) == 17
+    assert materialization_metadata(result, "metric_mentions")["failed_documents"] == 0
+
+
+@pytest.mark.slow
+def test_a_document_that_fails_is_reported_and_the_rest_go_through(corpus, tmp_path, monkeypatch):
+    original = pipeline.clean_stage
+    bad = corpus / "generated_05.txt"
+    marker = "（本文另附一份无法处理的附件）"
+    bad.write_text(bad.read_text(encoding="utf-8") + "\n" + marker, encoding="utf-8")
+
+    def flaky(doc_id, text, source=None):
+        if marker in text:
+            raise ValueError("cannot read this one")
+        return original(doc_id, text, source)
+
+    monkeypatch.setattr(pipeline, "clean_stage", flaky)  # one worker: the stage runs in this process
+    wh = tmp_path / "wh"
+    result = _build(corpus, wh, monkeypatch, workers=1, chunk=5)
+    meta = materialization_metadata(result, "cleaned_documents")
+    assert meta["failed_documents"] == 1
+    assert "ValueError: cannot read this one" in meta["failures"]
+    from conftest import query
+    files = set(query(wh, "SELECT source_file FROM documents")["source_file"])
+    assert bad.name not in files and len(files) == 16
+    assert query(wh, "SELECT count(*) AS n FROM metrics")["n"].iloc[0] > 0
+    # not marked done: once it reads again, the next run processes it and only it
+    monkeypatch.setattr(pipeline, "clean_stage", original)
+    again = _build(corpus, wh, monkeypatch, workers=1, chunk=5)
+    assert materialization_metadata(again, "cleaned_documents")["processed"] == 1
+    assert bad.name in set(query(wh, "SELECT source_file FROM documents")["source_file"])
+
+
+def test_pool_reports_a_failing_document_and_keeps_the_batch():
+    texts = [variant_text(i, 4) for i in range(10)]
+    items = [(f"d{i}", t, None) for i, t in enumerate(texts)]
+    items[3] = ("d3", None, None)  # not text: the stage raises on it
+    runner = parallel.Runner(workers=2, task_size=2, serial_below=1)
+    try:
+        outs = list(runner.run(parallel.clean_task, [([d for d, _, _ in items[:6]], items[:6]),
+                                                     ([d for d, _, _ in items[6:]], items[6:])]))
+    finally:
+        runner.close()
+    assert [o.ids for o in outs] == [[f"d{i}" for i in range(6)], [f"d{i}" for i in range(6, 10)]]
+    assert [d for o in outs for d, _ in o.failed] == ["d3"]
+    assert [r["doc_id"] for o in outs for r in o.rows] == [f"d{i}" for i in range(10) if i != 3]
+    serial, _ = parallel.clean_task([it for it in items if it[0] != "d3"])
+    assert [r for o in outs for r in o.rows] == serial
+
+
+def test_runner_runs_little_work_in_this_process(monkeypatch):
+    runner = parallel.Runner(workers=4, serial_below=8)
+    monkeypatch.setattr(runner, "_get_pool", lambda: pytest.fail("no pool for three documents"))
+    outs = list(runner.run(parallel.clean_task, [(["a"], [("a", variant_text(1, 1), None)])], total=3))
+    assert len(outs[0].rows) == 1
+
+
+def test_stream_keeps_documents_whole_and_the_latest_batch(tmp_path):
+    store = StageStore(tmp_path, "metrics")
+    old = pd.DataFrame({"doc_id": ["a", "a", "b"], "metric_id": ["a1", "a2", "b1"], "code_version": "v"})
+    store.write(old)
+    new = pd.DataFrame({"doc_id": ["b", "b", "b", "c"], "metric_id": ["b1", "b2", "b3", None], "code_version": "v"})
+    store.write(new)
+    store.write(pd.DataFrame({"doc_id": ["d"], "metric_id": ["d1"], "code_version": "other"}))
+    for size in (1, 2, 10):
+        chunks = list(store.stream("v", None, chunk_docs=size))
+        assert all(c["doc_id"].nunique() <= size for c in chunks)
+        seen = [d for c in chunks for d in c["doc_id"].unique()]
+        assert sorted(seen) == ["a", "b", "c"] and len(seen) == len(set(seen))  # no document split
+        rows = pd.concat(chunks)
+        assert sorted(rows.loc[rows["doc_id"] == "b", "metric_id"]) == ["b1", "b2", "b3"]  # the newer batch
+    picked = pd.concat(store.stream("v", ["a", "c"], columns=["metric_id"]))
+    assert sorted(picked["doc_id"]) == ["a", "a", "c"] and set(picked.columns) == {"doc_id", "code_version", "metric_id"}
+    before = store.read("v").sort_values(["doc_id", "metric_id"]).reset_index(drop=True)
+    assert store.compact("v", {"a", "b", "c"}) == 3
+    after = store.read("v").sort_values(["doc_id", "metric_id"]).reset_index(drop=True)
+    assert len(store.files()) == 1
+    pd.testing.assert_frame_equal(before, after, check_dtype=False)
+
+
+def test_workers_leave_when_their_owner_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    script = tmp_path / "owner.py"
+    script.write_text(
+        "import os, sys, time\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from zhengfa import parallel\n"
+        "if __name__ == '__main__':\n"
+        "    r = parallel.Runner(workers=2, serial_below=1)\n"
+        "    pids = set()\n"
+        "    for _ in range(4):\n"
+        "        list(r.run(parallel.clean_task, [(['a'], [('a', '平安建设', None)])]))\n"
+        "    print(' '.join(str(p) for p in r._pool._processes), flush=True)\n"
+        "    time.sleep(120)\n", encoding="utf-8")
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(p) for p in owner.stdout.readline().split()]
+        assert workers  # the pool starts workers as work arrives
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        alive = workers
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.5)
+            alive = [p for p in workers if os.path.exists(f"/proc/{p}") and
+                     open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
+        assert not alive, f"workers still running after their owner was killed: {alive}"
+    finally:
+        if owner.poll() is None:
+            owner.kill()

@@ -1,0 +1,203 @@
+"""The text stages over batches of documents, on every core: a process pool of plain workers.
+
+Workers import only zhengfa (never Dagster), load the dictionaries once when they start, and
+return plain rows; the caller alone writes. A document whose processing raises is reported as a
+failure with its error, and its batch goes on. With one worker (or little work) everything runs
+in the calling process, with the same functions and the same results.
+"""
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import threading
+import time
+import traceback
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+from zhengfa import pipeline
+
+# ---------------------------------------------------------------- the work of one task
+
+
+_warmed = False
+
+
+def warm() -> None:
+    """Load what every document needs (gazetteer and its scan tables, jieba with the domain
+    dictionary, OpenCC, the rule files), so the first document pays nothing extra. Once per
+    process (a worker forked from a warm server process inherits it)."""
+    global _warmed
+    if _warmed:
+        return
+    _warmed = True
+    pipeline.process_text("warm-up", "厦门市同安区2023年破获电信诈骗案件120起，同比下降12.5%，全市第一。\n"
+                                     "一、平安建设\n思明区莲前街道派出所新建8个警务站。")
+    pipeline.clear_memos()
+
+
+def start_worker(owner: int) -> None:
+    """A worker's initializer: load the dictionaries, and leave when the process that owns the
+    pool is gone (killed with no chance to stop its workers, they would wait for work forever)."""
+    warm()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
+
+
+def clean_task(items: list[tuple[str, str, dict | None]]) -> tuple[list[dict], list[tuple[str, str]]]:
+    """(doc_id, decoded text, page metadata) → document rows, failures."""
+    rows, failed = [], []
+    for doc_id, text, meta in items:
+        try:
+            rows.append(pipeline.clean_stage(doc_id, text, meta))
+        except Exception as e:  # noqa: BLE001 - one bad document must not stop the others
+            failed.append((doc_id, _describe(e)))
+    return rows, failed
+
+
+def section_task(docs: list[dict]) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Document rows → section rows, failures."""
+    rows, failed = [], []
+    for d in docs:
+        try:
+            rows.extend(pipeline.section_stage(d))
+        except Exception as e:  # noqa: BLE001
+            failed.append((d["doc_id"], _describe(e)))
+    return rows, failed
+
+
+def metric_task(items: list[tuple[dict, list[dict]]]) -> tuple[list[dict], list[tuple[str, str]]]:
+    """(document row, its section rows) → metric rows, failures."""
+    rows, failed = [], []
+    for d, secs in items:
+        try:
+            rows.extend(pipeline.metric_stage(d, secs))
+        except Exception as e:  # noqa: BLE001
+            failed.append((d["doc_id"], _describe(e)))
+    return rows, failed
+
+
+def _describe(e: BaseException) -> str:
+    frame = traceback.extract_tb(e.__traceback__)[-1] if e.__traceback__ else None
+    where = f" at {os.path.basename(frame.filename)}:{frame.lineno}" if frame else ""
+    return f"{type(e).__name__}: {e}{where}"[:500]
+
+
+# ---------------------------------------------------------------- running tasks
+
+
+def default_workers() -> int:
+    """Usable cores (ZHENGFA_WORKERS overrides; 0 or unset: every core this process may use)."""
+    env = os.environ.get("ZHENGFA_WORKERS", "").strip()
+    if env and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class Outcome:
+    ids: list[str]  # the documents of the chunk
+    rows: list[dict] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Runner:
+    """Maps a task function over chunks of work, in worker processes or in this one.
+
+    `run(task, chunks)` takes an iterable of chunks (each a list of items, read lazily by the
+    caller) and yields one Outcome per chunk, in order. Each chunk is cut into tasks of
+    `task_size` items spread over the workers; while they work, the next chunk is read, so at
+    most `ahead` + 1 chunks are held at once.
+    """
+
+    def __init__(self, workers: int | None = None, task_size: int = 16, ahead: int = 1,
+                 serial_below: int = 8):
+        self.workers = workers if workers and workers > 0 else default_workers()
+        self.task_size = max(1, task_size)
+        self.ahead = max(0, ahead)
+        self.serial_below = serial_below
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "Runner":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forkserver: workers start from a fresh interpreter that imported zhengfa (not from a
+            # copy of a threaded Dagster process), and each loads the dictionaries once
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["zhengfa._warm"])
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=start_worker,
+                                             initargs=(os.getpid(),))
+        return self._pool
+
+    def run(self, task: Callable[[list], tuple[list[dict], list]], chunks: Iterable[tuple[list[str], list]],
+            total: int | None = None) -> Iterator[Outcome]:
+        """`chunks`: (document ids, task items) pairs; `total`: the number of documents to come,
+        if known (little work runs in this process)."""
+        parallel = self.workers > 1 and (total is None or total >= self.serial_below)
+        if not parallel:
+            for ids, items in chunks:
+                rows, failed = task(items) if items else ([], [])
+                yield Outcome(ids, rows, failed)
+            return
+        pool = self._get_pool()
+        pending: deque[tuple[list[str], list[Future]]] = deque()
+        for ids, items in chunks:
+            size = self._split(len(items))
+            pending.append((ids, [pool.submit(task, items[i:i + size]) for i in range(0, len(items), size)]))
+            del items
+            while len(pending) > self.ahead:
+                yield self._collect(*pending.popleft())
+        while pending:
+            yield self._collect(*pending.popleft())
+
+    def _split(self, n: int) -> int:
+        """Task size for a chunk of n items: at least two tasks per worker when there is enough."""
+        return max(1, min(self.task_size, -(-n // (2 * self.workers))))
+
+    @staticmethod
+    def _collect(ids: list[str], futures: list[Future]) -> Outcome:
+        out = Outcome(ids)
+        for f in futures:
+            rows, failed = f.result()
+            out.rows.extend(rows)
+            out.failed.extend(failed)
+        return out
+
+
+_shared: dict[int, Runner] = {}
+
+
+def shared_runner(workers: int | None = None) -> Runner:
+    """One runner (and pool) per worker count for the life of this process: the stages of a run
+    reuse the same warm workers."""
+    n = workers if workers and workers > 0 else default_workers()
+    if n not in _shared:
+        _shared[n] = Runner(n)
+        atexit.register(_shared[n].close)
+    return _shared[n]
