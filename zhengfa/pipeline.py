@@ -17,7 +17,6 @@ from zhengfa import figures, numbers, periods, regions, subjects, where_when
 from zhengfa.areas import section_regions
 from zhengfa.extract import extract
 from zhengfa.figures import achieved_figures
-from zhengfa.indicators import indicator
 from zhengfa.model import DocContext, Metric
 from zhengfa.sections import Section, split_sections
 from zhengfa.sources import source_key
@@ -168,5 +167,5 @@ def clear_memos() -> None:
     """Forget the memoized per-phrase results (figures, periods, place scans, tags, trims), e.g.
     to time a stage from cold. The dictionaries and gazetteer stay loaded."""
     for fn in (figures.find_figures, figures.achieved_figures, periods._find_periods, numbers.parse_number,
-               regions._mentions, subjects._tagged, subjects.trim, indicator):
+               regions._mentions, subjects._tagged, subjects.trim, subjects.names_a_thing):
         fn.cache_clear()
