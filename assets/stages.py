@@ -25,7 +25,8 @@ from zhengfa import guard, ingest, parallel, sources
 from zhengfa.store import StageStore, write_parquet_atomic, writer_lock
 
 POOL = "zhengfa_warehouse"
-COMPACT_AT = 48  # batches in a store before they are merged into one (daily runs add one each)
+COMPACT_AT = 48  # small batches in a store before they are merged into one (daily runs add one each)
+SMALL_BATCH = 1 << 20  # a batch under 1 MB counts towards compaction; a large build's chunks do not
 _ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -191,7 +192,7 @@ def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: Raw
         # writing the manifest first would lose those events for good.
         store.publish(pending)
         live_now = set(scan.manifest.loc[scan.manifest["status"] == "accepted", "doc_id"].dropna())
-        store.compact(DECODE_VERSION, live_now, min_files=COMPACT_AT + len(pending))
+        store.compact(DECODE_VERSION, live_now, min_files=COMPACT_AT, small_bytes=SMALL_BATCH)
         if not scan.events.empty:
             StageStore(warehouse.path, "file_events").write(scan.events.assign(code_version="events"))
         source_table, source_problems = _scan_sources(corpus.path, scan.manifest)
@@ -296,9 +297,9 @@ def _run_stage(context, warehouse: Warehouse, config: StageConfig, stage: str, w
             store.write(df)
             result.batches += 1
             result.add(df)
-        # the batches this run wrote do not count towards compaction: a large first build is not
-        # rewritten at once; later runs add one batch each
-        compacted = store.compact(TEXT_VERSION, set(live), min_files=COMPACT_AT + result.batches)
+        # small batches (one per incremental run) count towards compaction, a large build's chunks
+        # do not: the run after a first build of 100,000 documents does not rewrite them all
+        compacted = store.compact(TEXT_VERSION, set(live), min_files=COMPACT_AT, small_bytes=SMALL_BATCH)
     if compacted:
         context.log.info(f"{stage}: compacted {compacted} batches into one")
     context.log.info(f"{stage}: {len(todo)} documents processed in {result.batches} batches "

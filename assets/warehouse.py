@@ -164,6 +164,13 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
             # one chunk (a first build, a full refresh) commits each chunk, so memory stays flat; a
             # run killed during it leaves whole documents, and the next run loads the rest
             per_chunk = len(add) > LOAD_CHUNK
+            if per_chunk:
+                # no checkpoint after each chunk: each would rewrite the table's growing last row
+                # group (quadratic); one checkpoint at the end writes everything once, without
+                # compressing (DuckDB compresses Chinese text at ~12 MB/s: 1 GB of articles would take
+                # minutes; the file is larger, and rebuilt from Parquet whenever needed)
+                con.execute("SET checkpoint_threshold = '1TB'")
+                con.execute("SET force_compression = 'uncompressed'")
             con.execute("BEGIN TRANSACTION")
             try:
                 if remap:  # the taxonomy changed: every stored figure is mapped again
@@ -203,6 +210,14 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
             except Exception:
                 con.execute("ROLLBACK")
                 raise
+            finally:
+                if per_chunk:
+                    con.execute("RESET checkpoint_threshold")
+            if per_chunk:
+                try:
+                    con.execute("CHECKPOINT")
+                finally:
+                    con.execute("RESET force_compression")
             counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
             previews = {t: con.execute(f'SELECT * FROM "{t}" LIMIT 5').df() for t in TABLES}
             schemas = {t: column_schema(con, t) for t in TABLES}
@@ -226,14 +241,14 @@ LOAD_CHUNK = 2000  # documents per insert (and per commit in a large load): what
 
 
 def _document_chunks(warehouse: Warehouse, manifest: pd.DataFrame, ids: list[str], names: dict, paths: dict,
-                     chunk_docs: int = LOAD_CHUNK):
+                     chunk_docs: int | None = None):
     """_document_frames for a chunk of documents at a time: one pass over the documents store,
     and for each chunk only the batch files that hold its other rows."""
     if not ids:
         return
     where = {stage: StageStore(warehouse.path, stage).latest_files(version, ids)
              for stage, version in (("raw", DECODE_VERSION), ("sections", TEXT_VERSION), ("metrics", TEXT_VERSION))}
-    for docs in StageStore(warehouse.path, "documents").stream(TEXT_VERSION, ids, chunk_docs=chunk_docs):
+    for docs in StageStore(warehouse.path, "documents").stream(TEXT_VERSION, ids, chunk_docs=chunk_docs or LOAD_CHUNK):
         yield _document_frames(warehouse, manifest, list(docs["doc_id"]), names, paths, docs, where)
 
 

@@ -38,8 +38,14 @@ def test_workers_and_chunks_give_the_same_warehouse(corpus, tmp_path, monkeypatc
     result = _build(corpus, pooled, monkeypatch, workers=2, chunk=4)
     tiny = tmp_path / "tiny"
     _build(corpus, tiny, monkeypatch, workers=2, chunk=1)
+    # a load larger than one chunk commits each chunk: the same tables
+    import assets.warehouse
+    monkeypatch.setattr(assets.warehouse, "LOAD_CHUNK", 3)
+    committed = tmp_path / "committed"
+    _build(corpus, committed, monkeypatch, workers=1, chunk=500)
     assert snapshot(serial) == snapshot(pooled), describe_diff(serial, pooled)
     assert snapshot(serial) == snapshot(tiny), describe_diff(serial, tiny)
+    assert snapshot(serial) == snapshot(committed), describe_diff(serial, committed)
     # one batch per chunk: 17 documents in chunks of 4 → 5 batches per stage
     assert len(StageStore(pooled, "metrics").files()) == 5
     assert len(StageStore(tiny, "documents").files()) == 17
@@ -116,6 +122,7 @@ def test_stream_keeps_documents_whole_and_the_latest_batch(tmp_path):
     picked = pd.concat(store.stream("v", ["a", "c"], columns=["metric_id"]))
     assert sorted(picked["doc_id"]) == ["a", "a", "c"] and set(picked.columns) == {"doc_id", "code_version", "metric_id"}
     before = store.read("v").sort_values(["doc_id", "metric_id"]).reset_index(drop=True)
+    assert store.compact("v", {"a", "b", "c"}, small_bytes=1) == 0  # no batch is small: nothing to merge
     assert store.compact("v", {"a", "b", "c"}) == 3
     after = store.read("v").sort_values(["doc_id", "metric_id"]).reset_index(drop=True)
     assert len(store.files()) == 1

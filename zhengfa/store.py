@@ -298,12 +298,15 @@ class StageStore:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(ns // 10**9))
         return self.dir / f"batch-{stamp}-{ns % 10**9:09d}-{uuid.uuid4().hex[:6]}.parquet"
 
-    def compact(self, code_version: str, keep_ids: set[str], min_files: int = 2) -> int:
+    def compact(self, code_version: str, keep_ids: set[str], min_files: int = 2, small_bytes: int | None = None) -> int:
         """Rewrite the store as one batch holding only current rows (this code version, live
         documents); returns the number of files replaced. Streams batch by batch, so memory does
-        not grow with the store. Call while holding the writer lock."""
+        not grow with the store. `small_bytes`: only batches smaller than this count towards
+        `min_files` (the chunks of a large build are not rewritten by the next small run). Call
+        while holding the writer lock."""
         old = self.files()
-        if len(old) < max(2, min_files):
+        counted = old if small_bytes is None else [f for f in old if os.path.getsize(f) < small_bytes]
+        if len(old) < 2 or len(counted) < max(2, min_files):
             return 0
         new = self._batch_path()
         tmp = _temporary(new)
