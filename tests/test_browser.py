@@ -5,22 +5,16 @@ asset page of `indicator_chart`. `make test` installs chromium and fonts-noto-cj
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import copy_samples, query, run_script
-from tests.test_webserver import _free_port
+from tests.test_webserver import serve_ui, ui_home
 
 CHROMIUM = Path(os.environ.get("ZHENGFA_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync"]
-WEBSERVER = Path(sys.executable).parent / "dagster-webserver"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,35 +36,11 @@ def site(tmp_path_factory):
     """A warehouse built by scripts/run.py into an instance the webserver then serves."""
     tmp = tmp_path_factory.mktemp("browser")
     raw, wh, home = copy_samples(tmp / "raw"), tmp / "wh", tmp / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("run_coordinator:\n  module: dagster._core.run_coordinator\n"
-                                       "  class: DefaultRunCoordinator\ntelemetry:\n  enabled: false\n")
+    ui_home(home)
     done = run_script(raw, wh, home)
     assert done.returncode == 0, done.stderr[-2000:]
-    port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "ZHENGFA_RAW_DIR": str(raw), "ZHENGFA_WAREHOUSE_DIR": str(wh),
-           "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([str(WEBSERVER), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None, "webserver exited"
-            assert time.monotonic() < deadline, "webserver did not start"
-            time.sleep(1)
+    with serve_ui(raw, wh, home) as port:
         yield port, wh
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_provenance_page_shows_highlighted_figures_and_their_rows_on_hover(site, browser):

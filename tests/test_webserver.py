@@ -1,5 +1,6 @@
 """Headless check of the web UI path: the webserver loads workspace.yaml, shows every asset, and a
 "Materialize all" launched through its GraphQL API succeeds."""
+import contextlib
 import json
 import os
 import shutil
@@ -24,6 +25,45 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def ui_home(home: Path) -> Path:
+    """A Dagster home whose runs, launched by the webserver, start at once (no daemon in tests)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(
+        "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
+        "telemetry:\n  enabled: false\n")
+    return home
+
+
+@contextlib.contextmanager
+def serve_ui(raw: Path, wh: Path, home: Path):
+    """dagster-webserver on workspace.yaml over `raw` and `wh`, until the block ends; yields its port."""
+    env = {**os.environ, "DAGSTER_HOME": str(home), "ZHENGFA_RAW_DIR": str(raw), "ZHENGFA_WAREHOUSE_DIR": str(wh),
+           "PYTHONPATH": str(ROOT)}
+    port = _free_port()
+    proc = subprocess.Popen([str(WEBSERVER), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None, "webserver exited"
+            assert time.monotonic() < deadline, "webserver did not start"
+            time.sleep(1)
+        yield port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def _gql(port: int, query: str, variables: dict | None = None) -> dict:
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
@@ -41,37 +81,9 @@ def webserver(tmp_path):
     raw.mkdir()
     for p in sorted((ROOT / "data" / "sample_corpus").glob("*.txt"))[:2]:
         shutil.copy(p, raw / p.name)
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    # Runs launched by the webserver start at once (no daemon in this test).
-    (home / "dagster.yaml").write_text(
-        "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
-        "telemetry:\n  enabled: false\n")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "ZHENGFA_RAW_DIR": str(raw),
-           "ZHENGFA_WAREHOUSE_DIR": str(tmp_path / "wh"), "PYTHONPATH": str(ROOT)}
-    port = _free_port()
-    proc = subprocess.Popen([str(WEBSERVER), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None, "webserver exited"
-            assert time.monotonic() < deadline, "webserver did not start"
-            time.sleep(1)
+    home = ui_home(tmp_path / "dagster_home")
+    with serve_ui(raw, tmp_path / "wh", home) as port:
         yield port, tmp_path / "wh"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_ui_lists_every_asset_and_materialize_all_succeeds(webserver):
