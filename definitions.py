@@ -5,7 +5,7 @@ from dagster import Definitions, in_process_executor
 
 from assets.analytics import indicator_chart, provenance_pages, warehouse_snapshot
 from assets.automation import daily_reingest, full_refresh_job, ingest_job, make_raw_folder_sensor
-from assets.stages import cleaned_documents, document_sections, metric_mentions, raw_documents
+from assets.stages import raw_documents, text_stages
 from assets.warehouse import view_assets, warehouse_tables
 from resources import build_resources
 
@@ -14,7 +14,7 @@ def make_definitions(raw_dir: str | None = None, warehouse_dir: str | None = Non
                      max_bytes: int | None = None) -> Definitions:
     resources = build_resources(raw_dir, warehouse_dir, max_bytes)
     return Definitions(
-        assets=[raw_documents, cleaned_documents, document_sections, metric_mentions, warehouse_tables,
+        assets=[raw_documents, text_stages, warehouse_tables,
                 *view_assets(), indicator_chart, provenance_pages, warehouse_snapshot],
         jobs=[ingest_job, full_refresh_job],
         # the sensor watches the folder the corpus resource reads, for the warehouse the runs write

@@ -3,6 +3,7 @@ document (its cleaned text with every figure highlighted and its normalized row 
 read-only snapshot of the DuckDB file that each run publishes atomically."""
 
 import base64
+import hashlib
 import html
 import json
 import re
@@ -15,7 +16,7 @@ from dagster_duckdb import DuckDBResource
 from assets.stages import POOL
 from assets.warehouse import SQL_DIR
 from resources import Warehouse
-from zhengfa.store import publish_snapshot, wait_for_duckdb, writer_lock
+from zhengfa.store import publish_snapshot, wait_for_duckdb, write_parquet_atomic, writer_lock
 
 SNAPSHOT_NAME = "zhengfa_read.duckdb"
 CHART_INDICATORS = 6  # small multiples in the chart
@@ -152,44 +153,72 @@ def render_page(doc: dict, metrics: list[dict]) -> str:
             f"<span style=\"background:#ffe08a\">no code</span> hover a figure for its row</p>{paragraphs}</body></html>")
 
 
+# What a page shows depends on its document's extraction (code version and page metadata), its
+# file name, the taxonomy (indicator codes) and this module's rendering: a page is rendered again
+# only when one of them changed, so a run after adding one document renders one page.
+_RENDER_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+PAGE_CHUNK = 500  # documents whose pages are rendered from one query
+
+
+def page_keys(con) -> pd.DataFrame:
+    """doc_id, source_file, page name and render key of every document (no text is read)."""
+    docs = _read(con, "select doc_id, source_file, extracted_with, source_key, "
+                      "(select max(taxonomy_version) from indicators) as taxonomy from documents order by source_file")
+    docs["page"] = [page_name(s, d) for s, d in zip(docs["source_file"], docs["doc_id"])]
+    docs["key"] = [hashlib.sha256("|".join(str(x) for x in (d, s, e, k, t, _RENDER_VERSION)).encode()).hexdigest()[:16]
+                   for d, s, e, k, t in docs[["doc_id", "source_file", "extracted_with", "source_key", "taxonomy"]]
+                   .itertuples(index=False)]
+    return docs
+
+
 @asset(group_name="analytics", deps=[AssetKey("documents"), AssetKey("metrics")], pool=POOL,
        description="One HTML page per document in the warehouse folder (provenance/): its cleaned text with each extracted "
                    "figure highlighted (green: with an indicator code) and its normalized row on hover; index.html "
-                   "lists the pages.")
+                   "lists the pages. Only pages whose document, taxonomy or rendering changed are rendered again.")
 def provenance_pages(context: AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource) -> MaterializeResult:
     out = warehouse.path / "provenance"
     out.mkdir(parents=True, exist_ok=True)
+    keys_file = out / "pages.parquet"  # page → the render key it was written with
+    before = pd.read_parquet(keys_file) if keys_file.exists() else pd.DataFrame(columns=["page", "key"])
+    rendered = dict(zip(before["page"], before["key"]))
     with writer_lock(warehouse.path, log=context.log.info):
         wait_for_duckdb(warehouse.duckdb_path, log=context.log.warning)
         with duckdb.get_connection() as con:
-            docs = _read(con, """select doc_id, source_file, title, region, report_year, publish_date, cleaned_text
-                                 from documents order by source_file""")
-            mets = _read(con, f"select metric_id, doc_id, char_start, char_end, {', '.join(ROW_FIELDS)} from metrics")
-    by_doc = {d: g.to_dict("records") for d, g in mets.groupby("doc_id")} if not mets.empty else {}
-    written = set()
-    index = []
-    for doc in docs.to_dict("records"):
-        name = page_name(doc["source_file"], doc["doc_id"])
-        page = render_page(doc, by_doc.get(doc["doc_id"], []))
-        target = out / name
-        if not target.exists() or target.read_text(encoding="utf-8") != page:
-            tmp = target.with_name(f".{name}.tmp")
-            tmp.write_text(page, encoding="utf-8")
-            tmp.replace(target)
-        written.add(name)
-        index.append(f'<li><a href="{html.escape(name)}">{html.escape(doc["source_file"] or name)}</a> '
-                     f'({len(by_doc.get(doc["doc_id"], []))} figures)</li>')
-    for stale in out.glob("*.html"):
-        if stale.name not in written and stale.name != "index.html":
-            stale.unlink()
+            docs = page_keys(con)
+            counts = dict(con.execute("select doc_id, count(*) from metrics group by doc_id").fetchall())
+            stale = [d for d, page, key in docs[["doc_id", "page", "key"]].itertuples(index=False)
+                     if rendered.get(page) != key or not (out / page).exists()]
+            for i in range(0, len(stale), PAGE_CHUNK):
+                con.register("_pages", pd.DataFrame({"doc_id": stale[i:i + PAGE_CHUNK]}, dtype="string"))
+                texts = _read(con, """select doc_id, source_file, title, region, report_year, publish_date, cleaned_text
+                                      from documents where doc_id in (select doc_id from _pages)""")
+                mets = _read(con, f"""select metric_id, doc_id, char_start, char_end, {', '.join(ROW_FIELDS)}
+                                      from metrics where doc_id in (select doc_id from _pages)""")
+                con.unregister("_pages")
+                by_doc = {d: g.to_dict("records") for d, g in mets.groupby("doc_id")} if not mets.empty else {}
+                for doc in texts.to_dict("records"):
+                    name = page_name(doc["source_file"], doc["doc_id"])
+                    target = out / name
+                    tmp = target.with_name(f".{name}.tmp")
+                    tmp.write_text(render_page(doc, by_doc.get(doc["doc_id"], [])), encoding="utf-8")
+                    tmp.replace(target)
+    written = set(docs["page"])
+    removed = 0
+    for page in out.glob("*.html"):
+        if page.name not in written and page.name != "index.html":
+            page.unlink()
+            removed += 1
+    write_parquet_atomic(docs[["page", "key"]], keys_file)
+    index = "".join(f'<li><a href="{html.escape(p)}">{html.escape(s or p)}</a> ({counts.get(d, 0)} figures)</li>'
+                    for d, s, p in docs[["doc_id", "source_file", "page"]].itertuples(index=False))
     (out / "index.html").write_text('<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>Provenance'
-                                    f'</title></head><body><h1>Provenance pages</h1><ul>{"".join(index)}</ul>'
+                                    f'</title></head><body><h1>Provenance pages</h1><ul>{index}</ul>'
                                     "</body></html>", encoding="utf-8")
-    listing = pd.DataFrame({"document": docs["source_file"], "page": [str(out / page_name(s, d)) for s, d in
-                                                                        zip(docs["source_file"], docs["doc_id"])]})
+    listing = pd.DataFrame({"document": docs["source_file"], "page": [str(out / p) for p in docs["page"]]})
+    context.log.info(f"provenance pages: {len(stale)} rendered, {len(docs) - len(stale)} unchanged, {removed} removed")
     return MaterializeResult(metadata={
-        "pages": len(written), "folder": MetadataValue.path(str(out)),
-        "index": MetadataValue.path(str(out / "index.html")),
+        "pages": len(written), "rendered": len(stale), "unchanged": len(docs) - len(stale), "removed": removed,
+        "folder": MetadataValue.path(str(out)), "index": MetadataValue.path(str(out / "index.html")),
         "pages_list": MetadataValue.md(listing.head(50).to_markdown(index=False) if not listing.empty else "-"),
     })
 

@@ -17,7 +17,7 @@ from dagster import (
     sensor,
 )
 
-from assets.stages import cleaned_documents, document_sections, metric_mentions, raw_documents, read_manifest
+from assets.stages import raw_documents, read_manifest, text_stages
 from zhengfa import guard
 from zhengfa.ingest import folder_signature
 
@@ -25,7 +25,7 @@ ingest_job = define_asset_job(
     "ingest_job", selection=AssetSelection.all(),
     description="Incremental build: only new or changed documents are decoded, cleaned and extracted.")
 
-_STAGES = [raw_documents, cleaned_documents, document_sections, metric_mentions]
+_STAGES = [raw_documents, text_stages]
 full_refresh_job = define_asset_job(
     "full_refresh_job", selection=AssetSelection.all(),
     description="Reprocess every live document through every stage, ignoring stored rows.",

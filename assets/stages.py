@@ -13,11 +13,13 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetSpec,
     Config,
     Failure,
     MaterializeResult,
     MetadataValue,
     asset,
+    multi_asset,
 )
 
 from resources import RawCorpus, Segmenter, TextWorkers, Warehouse
@@ -267,137 +269,111 @@ class StageRun:
             for k, v in real["kind"].value_counts().items():
                 self.kinds[k] = self.kinds.get(k, 0) + int(v)
 
+    def metadata(self) -> dict:
+        return {"failed_documents": len(self.failed),
+                "failures": MetadataValue.md("\n".join(f"- `{d}`: {e}" for d, e in self.failed[:20]) or "_none_")}
 
-def _run_stage(context, warehouse: Warehouse, config: StageConfig, stage: str, workers: TextWorkers,
-               task, chunks, id_column: str | None) -> StageRun:
-    """Process the live documents missing from `stage`'s store (or stored with other page
-    metadata), a chunk at a time: `chunks(todo ids, metadata by id)` reads the inputs and yields
-    (ids, task items); the workers run `task` on them (rows, failures); each chunk's rows are
-    written as one batch by this process alone. A document whose processing fails is logged
-    and left out (not marked done: the next run tries it again)."""
-    result = StageRun(id_column)
+
+# the store of each text stage, the column that is null on a marker row, its asset
+TEXT_STAGES = {"documents": (None, "cleaned_documents"), "sections": ("section_id", "document_sections"),
+               "metrics": ("metric_id", "metric_mentions")}
+
+
+def run_text_stages(context, warehouse: Warehouse, config: StageConfig, workers: TextWorkers) -> dict[str, StageRun]:
+    """Every text stage of the live documents missing from any stage's store (or stored with other
+    page metadata), a chunk at a time. The workers take each document through all stages in one
+    pass (parallel.text_task); this process alone writes, one batch per chunk and stage, and only
+    to the stores that lack the document. A document whose processing fails is logged and left
+    out of the stages it did not reach (not marked done: the next run tries it again)."""
+    runs = {stage: StageRun(id_column) for stage, (id_column, _) in TEXT_STAGES.items()}
     with writer_lock(warehouse.path):
         live = live_doc_ids(warehouse)
         meta = document_sources(warehouse)
         keys = {d: sources.source_key(m) for d, m in meta.items()}
-        store = StageStore(warehouse.path, stage)
-        todo = _todo(store, live, keys, config.full_refresh)
-        result.processed, result.live = len(todo), len(live)
+        stores = {stage: StageStore(warehouse.path, stage) for stage in TEXT_STAGES}
+        todo = {stage: set(_todo(store, live, keys, config.full_refresh)) for stage, store in stores.items()}
+        wanted = [d for d in live if any(d in t for t in todo.values())]
+        for stage, run in runs.items():
+            run.processed, run.live = len(todo[stage]), len(live)
+
+        def chunks():
+            for raw in StageStore(warehouse.path, "raw").stream(DECODE_VERSION, wanted, ["text"], workers.chunk_docs):
+                ids = list(raw["doc_id"])
+                yield ids, [(d, t, meta.get(d)) for d, t in zip(ids, raw["text"])]
+
         runner = parallel.shared_runner(workers.worker_count)
-        for out in runner.run(task, chunks(todo, meta, workers.chunk_docs), total=len(todo)):
-            failed = {d for d, _ in out.failed}
+        for out in runner.run(parallel.text_task, chunks(), total=len(wanted)):
+            errors = dict(out.failed)
+            for stage, (id_column, _) in TEXT_STAGES.items():
+                rows, done = [], []
+                for r in out.rows:
+                    if r.doc_id not in todo[stage]:
+                        continue
+                    produced = r.rows(stage)
+                    if produced is None:
+                        runs[stage].failed.append((r.doc_id, errors.get(r.doc_id, "not processed")))
+                        continue
+                    done.append(r.doc_id)
+                    rows.extend([produced] if stage == "documents" else produced)
+                df = _with_markers(pd.DataFrame(rows), done, id_column)
+                if df.empty:
+                    continue
+                df["code_version"] = TEXT_VERSION
+                df["source_key"] = pd.Series([keys.get(d, "") for d in df["doc_id"]], index=df.index, dtype="string")
+                stores[stage].write(df)
+                runs[stage].batches += 1
+                runs[stage].add(df)
             for doc_id, error in out.failed:
-                context.log.warning(f"{stage}: document {doc_id} failed and was left out: {error}")
-            result.failed.extend(out.failed)
-            df = _with_markers(pd.DataFrame(out.rows), [d for d in out.ids if d not in failed], id_column)
-            if df.empty:
-                continue
-            df["code_version"] = TEXT_VERSION
-            df["source_key"] = pd.Series([keys.get(d, "") for d in df["doc_id"]], index=df.index, dtype="string")
-            store.write(df)
-            result.batches += 1
-            result.add(df)
+                context.log.warning(f"document {doc_id} failed and was left out of the stages it did not reach: {error}")
         # small batches (one per incremental run) count towards compaction, a large build's chunks
         # do not: the run after a first build of 100,000 documents does not rewrite them all
-        compacted = store.compact(TEXT_VERSION, set(live), min_files=COMPACT_AT, small_bytes=SMALL_BATCH)
-    if compacted:
-        context.log.info(f"{stage}: compacted {compacted} batches into one")
-    context.log.info(f"{stage}: {len(todo)} documents processed in {result.batches} batches "
-                     f"({runner.workers if len(todo) >= runner.serial_below else 1} worker(s)), "
-                     f"{len(live) - len(todo)} reused, {len(result.failed)} failed")
-    return result
+        for stage, store in stores.items():
+            compacted = store.compact(TEXT_VERSION, set(live), min_files=COMPACT_AT, small_bytes=SMALL_BATCH)
+            if compacted:
+                context.log.info(f"{stage}: compacted {compacted} batches into one")
+    context.log.info(f"text stages: {len(wanted)} documents processed "
+                     f"({runner.workers if len(wanted) >= runner.serial_below else 1} worker(s)), "
+                     f"{len(live) - len(wanted)} reused, "
+                     f"{len({d for run in runs.values() for d, _ in run.failed})} failed")
+    return runs
 
 
-def _failure_metadata(run: StageRun) -> dict:
-    return {"failed_documents": len(run.failed),
-            "failures": MetadataValue.md("\n".join(f"- `{d}`: {e}" for d, e in run.failed[:20]) or "_none_")}
-
-
-@asset(
-    group_name="text",
-    deps=[raw_documents],
-    code_version=TEXT_VERSION,
+@multi_asset(
+    name="text_stages",
+    specs=[
+        AssetSpec("cleaned_documents", deps=[raw_documents], group_name="text", code_version=TEXT_VERSION,
+                  description="Cleaned article text (page furniture removed, full-width and traditional forms "
+                              "normalized, broken paragraphs joined, repeats flagged, captions marked) and "
+                              "document metadata: title, outlet, publish date, region, report year."),
+        AssetSpec("document_sections", deps=["cleaned_documents"], group_name="text", code_version=TEXT_VERSION,
+                  description="Sections of each document: headings and hierarchy, order, text span, and the "
+                              "region each section is about (from the place, street and station names inside it)."),
+        AssetSpec("metric_mentions", deps=["document_sections"], group_name="text", code_version=TEXT_VERSION,
+                  description="Every quantitative statement, normalized: kind, value, unit, approximation, basis, "
+                              "subject, indicator code, region, period, and the quote's span in the cleaned text."),
+    ],
     pool=POOL,
-    description="Cleaned article text (page furniture removed, full-width and traditional forms "
-                "normalized, broken paragraphs joined, repeats flagged, captions marked) and "
-                "document metadata: title, outlet, publish date, region, report year.",
+    can_subset=False,
 )
-def cleaned_documents(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse,
-                      text_workers: TextWorkers) -> MaterializeResult:
-    def chunks(todo, meta, size):
-        for raw in StageStore(warehouse.path, "raw").stream(DECODE_VERSION, todo, ["text"], size):
-            ids = list(raw["doc_id"])
-            yield ids, [(d, t, meta.get(d)) for d, t in zip(ids, raw["text"])]
-
-    run = _run_stage(context, warehouse, config, "documents", text_workers, parallel.clean_task, chunks, None)
-    return MaterializeResult(metadata={
-        "dagster/row_count": run.live, "processed": run.processed, "reused": run.live - run.processed,
-        **_failure_metadata(run),
-        "preview": _preview(run.preview, ["doc_id", "title", "region", "report_year", "publish_date", "n_paragraphs"]),
-    })
-
-
-@asset(
-    group_name="text",
-    deps=[cleaned_documents],
-    code_version=TEXT_VERSION,
-    pool=POOL,
-    description="Sections of each document: headings and hierarchy, order, text span, and the "
-                "region each section is about (from the place, street and station names inside it).",
-)
-def document_sections(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse,
-                      text_workers: TextWorkers) -> MaterializeResult:
-    def chunks(todo, meta, size):
-        for docs in StageStore(warehouse.path, "documents").stream(TEXT_VERSION, todo, chunk_docs=size):
-            yield list(docs["doc_id"]), docs.to_dict("records")
-
-    run = _run_stage(context, warehouse, config, "sections", text_workers, parallel.section_task, chunks,
-                     "section_id")
-    return MaterializeResult(metadata={
-        "processed_documents": run.processed, "new_rows": run.new_rows, **_failure_metadata(run),
-        "preview": _preview(run.preview, ["section_id", "level", "kind", "heading", "region"]),
-    })
-
-
-# what the metric stage reads of a section (its text is the document's text over its span)
-_SECTION_COLUMNS = ["section_id", "ord", "level", "kind", "heading", "parent_id", "series", "char_start", "char_end",
-                    "region", "paragraph_idx"]
-
-
-@asset(
-    group_name="text",
-    deps=[document_sections],
-    code_version=TEXT_VERSION,
-    pool=POOL,
-    description="Every quantitative statement, normalized: kind, value, unit, approximation, basis, "
-                "subject, indicator code, region, period, and the quote's span in the cleaned text.",
-)
-def metric_mentions(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse,
-                    segmenter: Segmenter, text_workers: TextWorkers) -> MaterializeResult:
+def text_stages(context: AssetExecutionContext, config: StageConfig, warehouse: Warehouse, segmenter: Segmenter,
+                text_workers: TextWorkers):
+    """The three text stages in one step: each document goes through cleaning, sections and metrics
+    in one worker pass (they share one code version, so they are always stale together), and each
+    stage keeps its own store and its own materialization."""
     segmenter.warm()
-
-    def chunks(todo, meta, size):
-        sections = StageStore(warehouse.path, "sections")
-        where = sections.latest_files(TEXT_VERSION, todo)  # which batch holds each document's sections
-        for docs in StageStore(warehouse.path, "documents").stream(TEXT_VERSION, todo, chunk_docs=size):
-            ids = list(docs["doc_id"])
-            files = sorted({where[d] for d in ids if d in where})
-            secs = sections.read(TEXT_VERSION, ids, _SECTION_COLUMNS, files) if files else pd.DataFrame()
-            if not secs.empty:
-                secs = secs[secs["section_id"].notna()]  # markers of documents without sections
-            by_doc = {k: g.to_dict("records") for k, g in secs.groupby("doc_id")} if not secs.empty else {}
-            items = []
-            for d in docs.to_dict("records"):
-                text = d["cleaned_text"]
-                rows = by_doc.get(d["doc_id"], [])
-                for r in rows:
-                    r["text"] = text[int(r["char_start"]):int(r["char_end"])]
-                items.append((d, rows))
-            yield ids, items
-
-    run = _run_stage(context, warehouse, config, "metrics", text_workers, parallel.metric_task, chunks, "metric_id")
-    return MaterializeResult(metadata={
-        "processed_documents": run.processed, "new_rows": run.new_rows, **_failure_metadata(run),
-        "by_kind": MetadataValue.json(run.kinds),
-        "preview": _preview(run.preview, ["quote", "kind", "value", "unit", "subject", "region", "period_end"]),
+    runs = run_text_stages(context, warehouse, config, text_workers)
+    docs, secs, mets = runs["documents"], runs["sections"], runs["metrics"]
+    yield MaterializeResult(asset_key="cleaned_documents", metadata={
+        "dagster/row_count": docs.live, "processed": docs.processed, "reused": docs.live - docs.processed,
+        **docs.metadata(),
+        "preview": _preview(docs.preview, ["doc_id", "title", "region", "report_year", "publish_date", "n_paragraphs"]),
+    })
+    yield MaterializeResult(asset_key="document_sections", metadata={
+        "processed_documents": secs.processed, "new_rows": secs.new_rows, **secs.metadata(),
+        "preview": _preview(secs.preview, ["section_id", "level", "kind", "heading", "region"]),
+    })
+    yield MaterializeResult(asset_key="metric_mentions", metadata={
+        "processed_documents": mets.processed, "new_rows": mets.new_rows, **mets.metadata(),
+        "by_kind": MetadataValue.json(mets.kinds),
+        "preview": _preview(mets.preview, ["quote", "kind", "value", "unit", "subject", "region", "period_end"]),
     })

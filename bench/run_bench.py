@@ -469,7 +469,8 @@ def main(argv=None) -> int:
     log(f"\n== views over {args.view_rows:,} metric rows ...")
     views = views_over(duck, args.view_rows)
     for name, v in views.get("views", {}).items():
-        log(f"   {name}: {v.get('seconds', v.get('error'))} s, {v.get('result_rows', '-')} rows")
+        build = f", stored table built in {v['stored_table_build_s']} s" if 'stored_table_build_s' in v else ''
+        log(f"   {name}: {v.get('seconds', v.get('error'))} s, {v.get('result_rows', '-')} rows{build}")
 
     # ------------------------------------------------------------ report
     f = phases[0]

@@ -59,6 +59,30 @@ def test_provenance_page_per_document_highlights_every_figure(built):
         assert q in html
 
 
+def test_provenance_pages_render_only_what_changed(tmp_path):
+    raw, wh = copy_samples(tmp_path / "raw"), tmp_path / "wh"
+    first = materialization_metadata(run_job(raw, wh), "provenance_pages")
+    assert first["rendered"] == first["pages"] == 5
+    pages = wh / "provenance"
+    stamps = {p.name: p.stat().st_mtime_ns for p in pages.glob("*-*.html")}
+    again = materialization_metadata(run_job(raw, wh), "provenance_pages")
+    assert (again["rendered"], again["unchanged"]) == (0, 5)
+    assert {p.name: p.stat().st_mtime_ns for p in pages.glob("*-*.html")} == stamps
+    # a new document: its page alone; a removed one: its page goes; a deleted page comes back
+    name = sorted(raw.glob("*.txt"))[0]
+    (raw / "新增报道.txt").write_text("某县2023年破获电信网络诈骗案件35起，抓获犯罪嫌疑人48人。\n", encoding="utf-8")
+    name.rename(tmp_path / name.name)
+    gone = next(p for p in pages.glob("*-*.html") if p.name.startswith(re.sub(r"[^\w.-]+", "_", name.stem)[:60]))
+    kept = next(p for p in pages.glob("*-*.html") if p != gone)
+    kept.unlink()
+    third = materialization_metadata(run_job(raw, wh), "provenance_pages")
+    assert (third["rendered"], third["removed"], third["pages"]) == (2, 1, 5)
+    assert kept.exists() and not gone.exists()
+    assert "新增报道" in (pages / "index.html").read_text(encoding="utf-8")
+    fresh = next(p for p in pages.glob("新增报道-*.html"))
+    assert "35起" in fresh.read_text(encoding="utf-8") and "data-metric-ids" in fresh.read_text(encoding="utf-8")
+
+
 def test_snapshot_is_published_and_answers_the_views(built):
     _, wh, _ = built
     snap = wh / "zhengfa_read.duckdb"

@@ -87,22 +87,40 @@ def test_pool_reports_a_failing_document_and_keeps_the_batch():
     items[3] = ("d3", None, None)  # not text: the stage raises on it
     runner = parallel.Runner(workers=2, task_size=2, serial_below=1)
     try:
-        outs = list(runner.run(parallel.clean_task, [([d for d, _, _ in items[:6]], items[:6]),
-                                                     ([d for d, _, _ in items[6:]], items[6:])]))
+        outs = list(runner.run(parallel.text_task, [([d for d, _, _ in items[:6]], items[:6]),
+                                                    ([d for d, _, _ in items[6:]], items[6:])]))
     finally:
         runner.close()
     assert [o.ids for o in outs] == [[f"d{i}" for i in range(6)], [f"d{i}" for i in range(6, 10)]]
     assert [d for o in outs for d, _ in o.failed] == ["d3"]
-    assert [r["doc_id"] for o in outs for r in o.rows] == [f"d{i}" for i in range(10) if i != 3]
-    serial, _ = parallel.clean_task([it for it in items if it[0] != "d3"])
-    assert [r for o in outs for r in o.rows] == serial
+    assert [e for o in outs for _, e in o.failed][0].startswith("documents: ")
+    results = [r for o in outs for r in o.rows]
+    assert [r.doc_id for r in results] == [f"d{i}" for i in range(10)]
+    assert [r.doc_id for r in results if r.document is None] == ["d3"]
+    serial, _ = parallel.text_task([it for it in items if it[0] != "d3"])
+    assert [r for r in results if r.doc_id != "d3"] == serial
+    # every stage in one pass gives the rows each stage gives alone
+    one = serial[0]
+    assert one.document == pipeline.clean_stage("d0", texts[0])
+    assert one.sections == pipeline.section_stage(one.document)
+    assert one.metrics == pipeline.metric_stage(one.document, one.sections) and one.metrics
+
+
+def test_a_later_stage_failing_keeps_the_earlier_stages(monkeypatch):
+    def broken(doc, sections):
+        raise RuntimeError("metric rules broke")
+
+    monkeypatch.setattr(pipeline, "metric_stage", broken)
+    results, failed = parallel.text_task([("a", variant_text(2, 4), None)])
+    assert results[0].document is not None and results[0].sections is not None and results[0].metrics is None
+    assert failed == [("a", failed[0][1])] and failed[0][1].startswith("metrics: RuntimeError: metric rules broke")
 
 
 def test_runner_runs_little_work_in_this_process(monkeypatch):
     runner = parallel.Runner(workers=4, serial_below=8)
     monkeypatch.setattr(runner, "_get_pool", lambda: pytest.fail("no pool for three documents"))
-    outs = list(runner.run(parallel.clean_task, [(["a"], [("a", variant_text(1, 1), None)])], total=3))
-    assert len(outs[0].rows) == 1
+    outs = list(runner.run(parallel.text_task, [(["a"], [("a", variant_text(1, 1), None)])], total=3))
+    assert len(outs[0].rows) == 1 and outs[0].rows[0].sections
 
 
 def test_stream_keeps_documents_whole_and_the_latest_batch(tmp_path):
@@ -144,7 +162,7 @@ def test_workers_leave_when_their_owner_is_killed(tmp_path):
         "    r = parallel.Runner(workers=2, serial_below=1)\n"
         "    pids = set()\n"
         "    for _ in range(4):\n"
-        "        list(r.run(parallel.clean_task, [(['a'], [('a', '平安建设', None)])]))\n"
+        "        list(r.run(parallel.text_task, [(['a'], [('a', '平安建设', None)])]))\n"
         "    print(' '.join(str(p) for p in r._pool._processes), flush=True)\n"
         "    time.sleep(120)\n", encoding="utf-8")
     owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)

@@ -57,37 +57,38 @@ def start_worker(owner: int) -> None:
     threading.Thread(target=watch, name="owner-watch", daemon=True).start()
 
 
-def clean_task(items: list[tuple[str, str, dict | None]]) -> tuple[list[dict], list[tuple[str, str]]]:
-    """(doc_id, decoded text, page metadata) → document rows, failures."""
-    rows, failed = [], []
+STAGES = ("documents", "sections", "metrics")  # the text stages, in order, by the store they fill
+
+
+@dataclass
+class TextResult:
+    """One document through the text stages: each stage's rows, None from the stage that failed on."""
+    doc_id: str
+    document: dict | None = None
+    sections: list[dict] | None = None
+    metrics: list[dict] | None = None
+
+    def rows(self, stage: str):
+        return {"documents": self.document, "sections": self.sections, "metrics": self.metrics}[stage]
+
+
+def text_task(items: list[tuple[str, str, dict | None]]) -> tuple[list[TextResult], list[tuple[str, str]]]:
+    """(doc_id, decoded text, page metadata) → every text stage of each document in one pass (the
+    clauses each stage reads stay in this worker's memos), failures as (doc_id, "stage: error")."""
+    results, failed = [], []
     for doc_id, text, meta in items:
+        r = TextResult(doc_id)
+        results.append(r)
         try:
-            rows.append(pipeline.clean_stage(doc_id, text, meta))
+            r.document = pipeline.clean_stage(doc_id, text, meta)
+            stage = "sections"
+            r.sections = pipeline.section_stage(r.document)
+            stage = "metrics"
+            r.metrics = pipeline.metric_stage(r.document, r.sections)
         except Exception as e:  # noqa: BLE001 - one bad document must not stop the others
-            failed.append((doc_id, _describe(e)))
-    return rows, failed
-
-
-def section_task(docs: list[dict]) -> tuple[list[dict], list[tuple[str, str]]]:
-    """Document rows → section rows, failures."""
-    rows, failed = [], []
-    for d in docs:
-        try:
-            rows.extend(pipeline.section_stage(d))
-        except Exception as e:  # noqa: BLE001
-            failed.append((d["doc_id"], _describe(e)))
-    return rows, failed
-
-
-def metric_task(items: list[tuple[dict, list[dict]]]) -> tuple[list[dict], list[tuple[str, str]]]:
-    """(document row, its section rows) → metric rows, failures."""
-    rows, failed = [], []
-    for d, secs in items:
-        try:
-            rows.extend(pipeline.metric_stage(d, secs))
-        except Exception as e:  # noqa: BLE001
-            failed.append((d["doc_id"], _describe(e)))
-    return rows, failed
+            stage = "documents" if r.document is None else stage
+            failed.append((doc_id, f"{stage}: {_describe(e)}"))
+    return results, failed
 
 
 def _describe(e: BaseException) -> str:
@@ -113,7 +114,7 @@ def default_workers() -> int:
 @dataclass
 class Outcome:
     ids: list[str]  # the documents of the chunk
-    rows: list[dict] = field(default_factory=list)
+    rows: list = field(default_factory=list)  # what the task returned for them
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -155,7 +156,7 @@ class Runner:
                                              initargs=(os.getpid(),))
         return self._pool
 
-    def run(self, task: Callable[[list], tuple[list[dict], list]], chunks: Iterable[tuple[list[str], list]],
+    def run(self, task: Callable[[list], tuple[list, list]], chunks: Iterable[tuple[list[str], list]],
             total: int | None = None) -> Iterator[Outcome]:
         """`chunks`: (document ids, task items) pairs; `total`: the number of documents to come,
         if known (little work runs in this process)."""
