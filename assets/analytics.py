@@ -27,6 +27,13 @@ def _read(con, sql: str, params=None) -> pd.DataFrame:
     return con.execute(sql, params or []).df()
 
 
+def _records(con, sql: str) -> list[dict]:
+    """Rows as dicts of Python values (None for null): for many small groups, faster than a frame."""
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
 # ---------------------------------------------------------------- chart
 
 def key_indicator_values(con) -> pd.DataFrame:
@@ -192,10 +199,11 @@ def provenance_pages(context: AssetExecutionContext, warehouse: Warehouse, duckd
                 con.register("_pages", pd.DataFrame({"doc_id": stale[i:i + PAGE_CHUNK]}, dtype="string"))
                 texts = _read(con, """select doc_id, source_file, title, region, report_year, publish_date, cleaned_text
                                       from documents where doc_id in (select doc_id from _pages)""")
-                mets = _read(con, f"""select metric_id, doc_id, char_start, char_end, {', '.join(ROW_FIELDS)}
-                                      from metrics where doc_id in (select doc_id from _pages)""")
+                by_doc: dict[str, list[dict]] = {}
+                for m in _records(con, f"""select metric_id, doc_id, char_start, char_end, {', '.join(ROW_FIELDS)}
+                                          from metrics where doc_id in (select doc_id from _pages)"""):
+                    by_doc.setdefault(m["doc_id"], []).append(m)
                 con.unregister("_pages")
-                by_doc = {d: g.to_dict("records") for d, g in mets.groupby("doc_id")} if not mets.empty else {}
                 for doc in texts.to_dict("records"):
                     name = page_name(doc["source_file"], doc["doc_id"])
                     target = out / name

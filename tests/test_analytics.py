@@ -57,6 +57,13 @@ def test_provenance_page_per_document_highlights_every_figure(built):
     assert len(marked) >= 0.95 * len(mets)  # a figure inside another's span is shown with it
     for q in mets["quote"].head(10):
         assert q in html
+    # green only for figures with an indicator code (a null code is no code)
+    coded = query(wh, "select metric_id, indicator from metrics where doc_id = ?", [doc["doc_id"]])
+    marks = re.findall(r'<mark class="fig( coded)?" tabindex="0" data-metric-ids="([^"]+)"', html)
+    with_code = set(coded.loc[coded["indicator"].notna(), "metric_id"])
+    assert marks and any(not c for c, _ in marks) and any(c for c, _ in marks)
+    for c, ids in marks:
+        assert bool(c) == bool(set(ids.split()) & with_code), ids
 
 
 def test_provenance_pages_render_only_what_changed(tmp_path):

@@ -71,6 +71,11 @@ def is_logistics(subject: str) -> bool:
     return any(rx.search(subject) for rx in _non_metric_rules()["subject"])
 
 
+@lru_cache(maxsize=1)
+def _approx_before_longest() -> list[str]:
+    return sorted(approx_words()["before"], key=len, reverse=True)
+
+
 def _memo_figures(fn):
     """Memoize a sentence → figures function: a sentence is read several times (report year,
     topic period, its metrics, a clause's lookback). Callers get their own copies."""
@@ -95,7 +100,7 @@ def find_figures(sentence: str) -> list[Figure]:
     out: list[Figure] = []
     approx_before = approx_words()["before"]
     approx_after = approx_words()["after"]
-    approx_before_longest = sorted(approx_before, key=len, reverse=True)
+    approx_before_longest = _approx_before_longest()
     masked = _BOOK_TITLE.sub(lambda m: "□" * len(m.group()), sentence)
     quoted = [(m.start(), m.end()) for m in QUOTED.finditer(masked)]
     unit_table = units()

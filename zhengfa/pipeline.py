@@ -11,6 +11,7 @@ import math
 import re
 from dataclasses import fields
 from datetime import date
+from operator import attrgetter
 
 from zhengfa import clean as clean_mod
 from zhengfa import figures, numbers, periods, regions, subjects, where_when
@@ -131,6 +132,7 @@ def _sections_from_rows(rows: list[dict]) -> list[Section]:
 
 
 _METRIC_FIELDS = tuple(f.name for f in fields(Metric) if f.name != "notes")
+_metric_values = attrgetter(*_METRIC_FIELDS)
 
 
 def metric_stage(doc: dict, section_rows: list[dict]) -> list[dict]:
@@ -147,7 +149,7 @@ def metric_stage(doc: dict, section_rows: list[dict]) -> list[dict]:
         if key in seen:
             continue
         seen.add(key)
-        row = {f: getattr(m, f) for f in _METRIC_FIELDS}  # asdict() deep-copies: slow, and every value is flat
+        row = dict(zip(_METRIC_FIELDS, _metric_values(m)))  # asdict() deep-copies: slow, and every value is flat
         section_ord = row.pop("section_ord", None)
         row["doc_id"] = doc_id
         row["section_id"] = f"{doc_id}:{section_ord}" if section_ord is not None else None
