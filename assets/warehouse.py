@@ -2,13 +2,10 @@
 and the SQL views of dbt_like_sql/ (dependencies read from the SQL itself)."""
 
 import hashlib
-import json
-import re
 import uuid
 from pathlib import Path
 
 import pandas as pd
-import sqlglot
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -22,15 +19,14 @@ from dagster import (
     multi_asset,
 )
 from dagster_duckdb import DuckDBResource
-from duckdb import CatalogException
-from sqlglot import exp
 
 from assets.stages import (POOL, DECODE_VERSION, TEXT_VERSION, document_sources, read_manifest,
                            read_sources_table)
 from resources import Warehouse
 from zhengfa import indicators as taxonomy
 from zhengfa import regions as gazetteer
-from zhengfa import sources
+from zhengfa import relations, sources
+from zhengfa.relations import materialization, sql_dependencies
 from assets.columns import column_schema
 from zhengfa.store import StageStore, wait_for_duckdb, writer_lock
 
@@ -213,7 +209,7 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
                 for name, df in files.items():
                     _replace(con, name, df)
                 changed = rebuild or remap or bool(drop or add or renamed)
-                record_versions(con, {**{name: _frame_version(df) for name, df in files.items()},
+                relations.record_versions(con, {**{name: relations.frame_version(df) for name, df in files.items()},
                                       **({n: uuid.uuid4().hex for n in ("documents", "sections", "metrics")}
                                          if changed else {})})
                 con.execute("COMMIT")
@@ -396,35 +392,6 @@ def _replace(con, name: str, df: pd.DataFrame) -> None:
     con.unregister("_frame")
 
 
-# ---------------------------------------------------------------- versions of relations
-
-VERSIONS = "_relation_versions"  # relation → a token that changes whenever its rows may have changed
-
-
-def _frame_version(df: pd.DataFrame) -> str:
-    """A content hash of a small table replaced whole on each run."""
-    h = hashlib.sha256(",".join(map(str, df.columns)).encode())
-    if not df.empty:
-        h.update(pd.util.hash_pandas_object(df.astype("string"), index=False).values.tobytes())
-    return h.hexdigest()[:16]
-
-
-def record_versions(con, versions: dict[str, str]) -> None:
-    con.execute(f'CREATE TABLE IF NOT EXISTS "{VERSIONS}" (name VARCHAR PRIMARY KEY, version VARCHAR, '
-                'updated_at TIMESTAMP WITH TIME ZONE)')
-    for name, version in versions.items():
-        con.execute(f'INSERT INTO "{VERSIONS}" VALUES (?, ?, now()) ON CONFLICT (name) DO UPDATE '
-                    'SET version = excluded.version, updated_at = excluded.updated_at '
-                    f'WHERE "{VERSIONS}".version IS DISTINCT FROM excluded.version', [name, version])
-
-
-def relation_versions(con) -> dict[str, str]:
-    try:
-        return dict(con.execute(f'SELECT name, version FROM "{VERSIONS}"').fetchall())
-    except CatalogException:
-        return {}
-
-
 def _schemas_match(con) -> bool:
     """Whether the per-document tables exist with the columns this code writes."""
     for name in ("documents", "sections", "metrics"):
@@ -583,76 +550,15 @@ def _where_when_checks(con) -> list[AssetCheckResult]:
 
 # ---------------------------------------------------------------- SQL views
 
-def sql_dependencies(sql: str) -> list[str]:
-    """Relations a SELECT reads, from the parsed SQL (CTE names excluded)."""
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
-    return sorted({t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes})
-
-
-_MATERIALIZED = re.compile(r"^--\s*materialized:\s*(table|view)\s*$", re.M)
-
-
-def materialization(sql: str) -> str:
-    """'table' for a SQL file whose header says `-- materialized: table` (the relation is stored
-    and rebuilt only when what it reads changed), else 'view'."""
-    m = _MATERIALIZED.search(sql)
-    return m.group(1) if m else "view"
-
-
-def _sql_files() -> dict[str, str]:
-    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(SQL_DIR.glob("*.sql"))}
-
-
-def fingerprint(con, name: str, files: dict[str, str] | None = None) -> str:
-    """What a SQL relation's rows depend on: its SQL and that of the relations it reads, down to
-    the warehouse tables, and those tables' versions (changed by each load that changes them)."""
-    files = _sql_files() if files is None else files
-    versions = relation_versions(con)
-    seen, todo, parts = set(), [name], []
-    while todo:
-        rel = todo.pop()
-        if rel in seen:
-            continue
-        seen.add(rel)
-        if rel in files:
-            parts.append((rel, files[rel]))
-            todo.extend(sql_dependencies(files[rel]))
-        else:
-            parts.append((rel, versions.get(rel)))
-    return hashlib.sha256(json.dumps(sorted(parts), ensure_ascii=False).encode()).hexdigest()[:16]
-
-
-def create_relation(con, name: str, sql: str, files: dict[str, str] | None = None) -> bool:
-    """Create or refresh `name` as its SQL says (a view, or a table rebuilt only when its
-    fingerprint changed). True when a table was rebuilt."""
-    body = sql.rstrip().rstrip(";")
-    row = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
-    present = row[0] if row else None
-    if materialization(sql) == "view":
-        if present == "BASE TABLE":
-            con.execute(f'DROP TABLE "{name}"')
-        con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {body}')
-        return False
-    fp = fingerprint(con, name, files)
-    if present == "BASE TABLE" and relation_versions(con).get(name) == fp:
-        return False
-    if present == "VIEW":
-        con.execute(f'DROP VIEW "{name}"')
-    con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {body}')
-    record_versions(con, {name: fp})
-    return True
-
-
 def _view_asset(path: Path):
     name = path.stem
     sql = path.read_text(encoding="utf-8")
     deps = sql_dependencies(sql)
     kind = materialization(sql)
     description = " ".join(line[2:].strip() for line in sql.splitlines()
-                           if line.startswith("--") and not _MATERIALIZED.match(line)) or f"View {name}"
+                           if line.startswith("--") and not relations.is_directive(line)) or f"View {name}"
     if kind == "table":
-        description += " (Stored as a table, rebuilt when the rows it reads change.)"
+        description += " (Stored as a table, refreshed where the rows it reads changed.)"
 
     @asset(name=name, group_name="views", deps=[AssetKey(d) for d in deps], pool=POOL,
            description=description, code_version=hashlib.sha256(sql.encode()).hexdigest()[:12],
@@ -661,15 +567,23 @@ def _view_asset(path: Path):
         with writer_lock(warehouse.path, log=context.log.info):
             wait_for_duckdb(warehouse.duckdb_path, log=context.log.warning)
             with duckdb.get_connection() as con:
-                rebuilt = create_relation(con, name, sql)
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    refresh = relations.create_relation(con, name, sql, relations.sql_files(SQL_DIR))
+                    con.execute("COMMIT")
+                except Exception:
+                    con.execute("ROLLBACK")
+                    raise
                 n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
                 head = con.execute(f'SELECT * FROM "{name}" LIMIT 5').df()
                 schema = column_schema(con, name)
         if kind == "table":
-            context.log.info(f"{name}: {'rebuilt' if rebuilt else 'unchanged, not rebuilt'}")
+            context.log.info(f"{name}: {refresh.how}" + (f" ({refresh.partitions} partitions)"
+                                                         if refresh.how == "partitions" else ""))
         return MaterializeResult(
-            metadata={"dagster/row_count": int(n), "dagster/column_schema": schema,
-                      "materialized": kind, **({"rebuilt": rebuilt} if kind == "table" else {}),
+            metadata={"dagster/row_count": int(n), "dagster/column_schema": schema, "materialized": kind,
+                      **({"refresh": refresh.how, "partitions_refreshed": refresh.partitions}
+                         if kind == "table" else {}),
                       "sql": MetadataValue.md(f"```sql\n{sql}\n```"),
                       "depends_on": MetadataValue.json(deps),
                       "preview": MetadataValue.md(head.to_markdown(index=False) if not head.empty else "_no rows_")},

@@ -1,4 +1,5 @@
 -- materialized: table
+-- partitioned by: region
 -- One value per region, indicator, kind, unit and year (single-year periods; counts, amounts and
 -- rates; part-year figures and verbatim repeats left out). A figure without an indicator code forms
 -- a series on its normalized subject (keyed_by = 'subject', series 'subject:<key>'). The chosen

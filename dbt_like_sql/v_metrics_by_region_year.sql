@@ -1,4 +1,5 @@
 -- materialized: table
+-- partitioned by: region
 -- Metrics per region, period end year, indicator and kind: how many statements, and the
 -- figures they give (one row per region, year, indicator or subject, kind and unit).
 select

@@ -1,4 +1,5 @@
 -- materialized: table
+-- partitioned by: region
 -- Year-over-year changes the articles state (同比, 较上年), signed, one row per region, series,
 -- year and unit of the change (% , 个百分点, or the level's own unit): the statement most others
 -- agree with, how many there are and whether they agree (within 0.1 or 1%).
