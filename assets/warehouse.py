@@ -125,10 +125,6 @@ def _conform(df: pd.DataFrame, table: str, only: bool = False) -> pd.DataFrame:
     return df
 
 
-def _current(warehouse: Warehouse, stage: str, version: str, ids: list[str]) -> pd.DataFrame:
-    return StageStore(warehouse.path, stage).read(version, ids)
-
-
 @multi_asset(
     specs=[AssetSpec(t, group_name="warehouse", deps=["metric_mentions"],
                      description=f"Warehouse table `{t}` in zhengfa.duckdb, rebuilt from the Parquet stores")
@@ -185,13 +181,8 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
                         con.unregister("_gone")
                 # the new documents' rows, a chunk at a time straight from the stores
                 spans = [0, 0]
-                for frames in _document_chunks(warehouse, manifest, add, names, paths):
-                    for name in ("documents", "sections", "metrics"):
-                        if not frames[name].empty:
-                            con.register("_frame", frames[name])
-                            con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _frame')
-                            con.unregister("_frame")
-                    spans = [a + b for a, b in zip(spans, _bad_spans(frames))]
+                for chunk in _load_documents(con, warehouse, manifest, add, names, paths):
+                    spans = [a + b for a, b in zip(spans, _bad_spans(con, chunk))]
                     if per_chunk:
                         con.execute("COMMIT")
                         con.execute("BEGIN TRANSACTION")
@@ -246,56 +237,106 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
 LOAD_CHUNK = 2000  # documents per insert (and per commit in a large load): what the load holds at once
 
 
-def _document_chunks(warehouse: Warehouse, manifest: pd.DataFrame, ids: list[str], names: dict, paths: dict,
-                     chunk_docs: int | None = None):
-    """_document_frames for a chunk of documents at a time: one pass over the documents store,
-    and for each chunk only the batch files that hold its other rows."""
+# what each table takes from outside its store: the file's name and path, its size, how it was
+# decoded, the code that extracted it (sources: m = the file, r = the raw store, s = the stage store)
+_FROM_ELSEWHERE = {
+    "documents": {"source_file": "m.source_file", "path": "m.path", "size": "m.size", "encoding": "r.encoding",
+                  "was_html": "r.html", "extracted_with": "?"},
+    "sections": {},
+    "metrics": {"source_file": "m.source_file"},
+}
+_ROW_ID = {"documents": None, "sections": "section_id", "metrics": "metric_id"}
+
+
+def _load_documents(con, warehouse: Warehouse, manifest: pd.DataFrame, ids: list[str], names: dict, paths: dict):
+    """Insert the rows of the documents `ids` into documents, sections and metrics, LOAD_CHUNK
+    documents at a time, yielding each chunk's ids once it is in. DuckDB reads each document's
+    latest batch of each store straight from Parquet (no rows pass through Python); figures mapped
+    with another taxonomy than the current one are mapped again."""
     if not ids:
         return
-    where = {stage: StageStore(warehouse.path, stage).latest_files(version, ids)
-             for stage, version in (("raw", DECODE_VERSION), ("sections", TEXT_VERSION), ("metrics", TEXT_VERSION))}
-    for docs in StageStore(warehouse.path, "documents").stream(TEXT_VERSION, ids, chunk_docs=chunk_docs or LOAD_CHUNK):
-        yield _document_frames(warehouse, manifest, list(docs["doc_id"]), names, paths, docs, where)
+    latest = {stage: StageStore(warehouse.path, stage).latest_files(version, ids)
+              for stage, version in (("raw", DECODE_VERSION), ("documents", TEXT_VERSION),
+                                     ("sections", TEXT_VERSION), ("metrics", TEXT_VERSION))}
+    sizes = manifest.drop_duplicates("doc_id").set_index("doc_id")["size"]
+    con.register("_file", pd.DataFrame({"doc_id": ids, "source_file": [names.get(d) for d in ids],
+                                        "path": [paths.get(d) for d in ids],
+                                        "size": [sizes.get(d) for d in ids]}).astype(
+        {"doc_id": "string", "source_file": "string", "path": "string", "size": "Int64"}))
+    try:
+        for i in range(0, len(ids), LOAD_CHUNK):
+            chunk = ids[i:i + LOAD_CHUNK]
+            for table in ("documents", "sections", "metrics"):
+                _insert_from_store(con, warehouse, table, chunk, latest)
+            stale = _stale_mappings(con, warehouse, chunk, latest["metrics"])
+            if stale:
+                _remap_indicators(con, stale)
+            yield chunk
+    finally:
+        con.unregister("_file")
 
 
-def _document_frames(warehouse: Warehouse, manifest: pd.DataFrame, ids: list[str], names: dict,
-                     paths: dict, docs: pd.DataFrame | None = None,
-                     where: dict[str, dict[str, str]] | None = None) -> dict[str, pd.DataFrame]:
-    """Rows of documents, sections and metrics for the given documents, typed as the tables are
-    (`docs`: their document rows, if read already; `where`: stage → document → its batch file)."""
-    def current(stage, version, columns=None):
-        if not ids:
-            return pd.DataFrame()
-        files = sorted({where[stage][d] for d in ids if d in where[stage]}) if where else None
-        if files == []:
-            return pd.DataFrame()
-        return StageStore(warehouse.path, stage).read(version, ids, columns, files)
+def _latest_rows(con, stage: str, chunk: list[str], latest: dict[str, str], alias: str) -> str | None:
+    """Register which batch file holds each document's current rows of `stage` (as `_want_<alias>`)
+    and return the FROM item reading them, or None when the store has none of them."""
+    want = [(d, latest[d]) for d in chunk if d in latest]
+    if not want:
+        return None
+    con.register(f"_want_{alias}", pd.DataFrame({"doc_id": [d for d, _ in want], "file": [f for _, f in want]},
+                                                dtype="string"))
+    files = ", ".join("'" + f.replace("'", "''") + "'" for f in sorted({f for _, f in want}))
+    version = DECODE_VERSION if stage == "raw" else TEXT_VERSION
+    return (f"(SELECT x.* FROM read_parquet([{files}], union_by_name=true, filename=true) x "
+            f"JOIN _want_{alias} w ON x.doc_id = w.doc_id AND x.filename = w.file "
+            f"WHERE x.code_version = '{version}') {alias}")
 
-    docs = current("documents", TEXT_VERSION) if docs is None else docs
-    raw = current("raw", DECODE_VERSION, ["encoding", "html"])
-    secs = current("sections", TEXT_VERSION)
-    mets = current("metrics", TEXT_VERSION)
-    if not docs.empty:
-        docs = docs.drop(columns=["code_version"], errors="ignore")
-        docs["source_file"] = docs["doc_id"].map(names)
-        docs["path"] = docs["doc_id"].map(paths)
-        meta = manifest.drop_duplicates("doc_id").set_index("doc_id")
-        docs["size"] = docs["doc_id"].map(meta["size"])
-        if not raw.empty:
-            enc = raw.set_index("doc_id")
-            docs["encoding"] = docs["doc_id"].map(enc["encoding"])
-            docs["was_html"] = docs["doc_id"].map(enc["html"])
-        docs["extracted_with"] = TEXT_VERSION
-    if not mets.empty:
-        mets = mets[mets["metric_id"].notna()].copy()
-        mets["source_file"] = mets["doc_id"].map(names)
-        mets = _with_indicators(mets)
-    secs = secs.drop(columns=["code_version"], errors="ignore")
-    if not secs.empty:
-        secs = secs[secs["section_id"].notna()]  # markers of documents without sections
-    return {"documents": _conform(docs, "documents", only=True),
-            "sections": _conform(secs, "sections", only=True),
-            "metrics": _conform(mets, "metrics", only=True)}
+
+def _insert_from_store(con, warehouse: Warehouse, table: str, chunk: list[str], latest: dict) -> None:
+    source = _latest_rows(con, table, chunk, latest[table], "s")
+    if source is None:
+        return
+    try:
+        stored = set(StageStore(warehouse.path, table).schema(sorted({latest[table][d] for d in chunk
+                                                                       if d in latest[table]})).names)
+        raw = _latest_rows(con, "raw", chunk, latest["raw"], "r") if table == "documents" else None
+        columns = con.execute(f"SELECT column_name, data_type FROM information_schema.columns "
+                              f"WHERE table_name = '{table}' AND table_schema = 'main' "
+                              "AND table_catalog = current_database() ORDER BY ordinal_position").fetchall()
+        exprs = []
+        for col, typ in columns:
+            expr = _FROM_ELSEWHERE[table].get(col) or (f's."{col}"' if col in stored else "NULL")
+            if expr.startswith("r.") and raw is None:
+                expr = "NULL"  # no decoded batch left for these documents
+            exprs.append(f'CAST({expr} AS {typ}) AS "{col}"')
+        joins = "LEFT JOIN _file m ON m.doc_id = s.doc_id" + (f" LEFT JOIN {raw} ON r.doc_id = s.doc_id" if raw else "")
+        row_id = _ROW_ID[table]
+        where = f'WHERE s."{row_id}" IS NOT NULL' if row_id else ""  # markers of documents without rows
+        params = [TEXT_VERSION] if table == "documents" else []
+        con.execute(f'INSERT INTO "{table}" SELECT {", ".join(exprs)} FROM {source} {joins} {where}', params)
+    finally:
+        for alias in ("s", "r"):
+            try:
+                con.unregister(f"_want_{alias}")
+            except Exception:  # noqa: BLE001 - not registered for this table
+                pass
+
+
+def _stale_mappings(con, warehouse: Warehouse, chunk: list[str], latest: dict[str, str]) -> list[str]:
+    """Documents of the chunk whose stored figures were mapped by another taxonomy (or by code
+    that did not map them)."""
+    files = sorted({latest[d] for d in chunk if d in latest})
+    if not files:
+        return []
+    if "taxonomy_version" not in StageStore(warehouse.path, "metrics").schema(files).names:
+        return [d for d in chunk if d in latest]
+    con.register("_chunk", pd.DataFrame({"doc_id": chunk}, dtype="string"))
+    try:
+        return [d for (d,) in con.execute(
+            "SELECT DISTINCT doc_id FROM read_parquet(?, union_by_name=true) WHERE metric_id IS NOT NULL "
+            "AND doc_id IN (SELECT doc_id FROM _chunk) AND taxonomy_version IS DISTINCT FROM ?",
+            [files, taxonomy.version()]).fetchall()]
+    finally:
+        con.unregister("_chunk")
 
 
 def _file_frames(warehouse: Warehouse, manifest: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -340,8 +381,15 @@ def _taxonomy_changed(con) -> bool:
     return stored != {taxonomy.version()}
 
 
-def _remap_indicators(con) -> None:
-    df = con.execute("SELECT metric_id, subject, kind, sentence, quote FROM metrics").df()
+def _remap_indicators(con, doc_ids: list[str] | None = None) -> None:
+    """Map the figures again with the taxonomy as it is now (of the given documents, or all)."""
+    if doc_ids is None:
+        df = con.execute("SELECT metric_id, subject, kind, sentence, quote FROM metrics").df()
+    else:
+        con.register("_remap", pd.DataFrame({"doc_id": doc_ids}, dtype="string"))
+        df = con.execute("SELECT metric_id, subject, kind, sentence, quote FROM metrics "
+                         "WHERE doc_id IN (SELECT doc_id FROM _remap)").df()
+        con.unregister("_remap")
     if df.empty:
         return
     df = _with_indicators(df)[["metric_id", "indicator", "series_key", "part_year"]]
@@ -403,31 +451,34 @@ def _schemas_match(con) -> bool:
     return True
 
 
-def _bad_spans(frames: dict[str, pd.DataFrame]) -> tuple[int, int]:
-    """(metrics whose span of the cleaned text is not their quote, sections outside their document).
+def _bad_spans(con, doc_ids: list[str]) -> tuple[int, int]:
+    """(metrics whose span of the cleaned text is not their quote, sections outside their document)
+    among the given documents' rows.
 
-    Computed on the frames just written, with Python string slicing: DuckDB's substr on UTF-8
-    scans from the start of the text for every row, which is quadratic on a long document
-    (a 3 MB article with 72k figures took 27 s)."""
-    docs = frames["documents"]
-    text = dict(zip(docs["doc_id"], docs["cleaned_text"])) if not docs.empty else {}
-    m = frames["metrics"]
-    bad_metrics = 0
-    for d, a, b, q in zip(m["doc_id"], m["char_start"], m["char_end"], m["quote"]):
-        t = text.get(d)
-        if not isinstance(t, str) or pd.isna(a) or pd.isna(b) or pd.isna(q):
-            continue  # as the SQL join did: no document or null span → not compared
-        if t[int(a):int(b)] != q:
-            bad_metrics += 1
-    sec = frames["sections"]
-    length = {d: len(t) for d, t in text.items() if isinstance(t, str)}
-    bad_sections = 0
-    for d, a, b in zip(sec["doc_id"], sec["char_start"], sec["char_end"]):
-        n = length.get(d)
-        if n is None or pd.isna(a) or pd.isna(b):
-            continue
-        if a < 0 or b > n or a > b:
-            bad_sections += 1
+    Compared with Python string slicing: DuckDB's substr on UTF-8 scans from the start of the text
+    for every row, which is quadratic on a long document (a 3 MB article with 72k figures took 27 s)."""
+    con.register("_spans", pd.DataFrame({"doc_id": doc_ids}, dtype="string"))
+    try:
+        text = dict(con.execute("SELECT doc_id, cleaned_text FROM documents "
+                                "WHERE doc_id IN (SELECT doc_id FROM _spans)").fetchall())
+        bad_metrics = 0
+        for d, a, b, q in con.execute("SELECT doc_id, char_start, char_end, quote FROM metrics "
+                                      "WHERE doc_id IN (SELECT doc_id FROM _spans)").fetchall():
+            t = text.get(d)
+            if t is None or a is None or b is None or q is None:
+                continue  # no document or null span: not compared
+            if t[a:b] != q:
+                bad_metrics += 1
+        bad_sections = 0
+        for d, a, b in con.execute("SELECT doc_id, char_start, char_end FROM sections "
+                                   "WHERE doc_id IN (SELECT doc_id FROM _spans)").fetchall():
+            t = text.get(d)
+            if t is None or a is None or b is None:
+                continue
+            if a < 0 or b > len(t) or a > b:
+                bad_sections += 1
+    finally:
+        con.unregister("_spans")
     return bad_metrics, bad_sections
 
 

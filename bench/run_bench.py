@@ -115,7 +115,8 @@ def install_profiling() -> None:
     stages.read_manifest = rm
     wh.read_manifest = rm
     stages.write_parquet_atomic = _timed("write manifest parquet", stages.write_parquet_atomic)
-    for name in ("_document_frames", "_file_frames", "_checks", "_bad_spans", "_schemas_match", "_conform"):
+    for name in ("_insert_from_store", "_stale_mappings", "_file_frames", "_checks", "_bad_spans", "_schemas_match",
+                 "_conform"):
         if hasattr(wh, name):
             setattr(wh, name, _timed(f"warehouse.{name}", getattr(wh, name)))
     # SQL on the warehouse connection, by statement kind and table

@@ -190,3 +190,27 @@ def test_each_load_that_changes_metrics_refreshes_the_stored_views(tmp_path):
             assert diff == 0, v
     finally:
         con.close()
+
+
+def test_figures_mapped_by_another_taxonomy_are_mapped_again_at_load(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.conftest import snapshot
+    from zhengfa.store import StageStore
+
+    raw, wh = copy_samples(tmp_path / "raw"), tmp_path / "wh"
+    run_job(raw, wh)
+    before = snapshot(wh, ["metrics"])
+    assert query(wh, "select count(*) as n from metrics where indicator is not null")["n"].iloc[0] > 0
+    # the stored figures as an older taxonomy mapped them: other codes, keys and flags
+    for f in StageStore(wh, "metrics").files():
+        t = pq.read_table(f)
+        n = t.num_rows
+        for col, value in (("indicator", None), ("series_key", "stale"), ("part_year", None),
+                           ("taxonomy_version", "older")):
+            t = t.set_column(t.schema.get_field_index(col), col, pa.array([value] * n, t.schema.field(col).type))
+        pq.write_table(t, f)
+    (wh / "zhengfa.duckdb").unlink()  # the next run loads every document from the stores
+    run_job(raw, wh)
+    assert snapshot(wh, ["metrics"]) == before

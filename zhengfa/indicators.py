@@ -70,6 +70,7 @@ def categories() -> list[dict]:
     return list(data_files.read_csv("indicator_categories.csv"))
 
 
+@lru_cache(maxsize=1)
 def version() -> str:
     """Content hash of this module and the taxonomy files: a new version re-maps every figure."""
     h = hashlib.sha256(data_files.fingerprint(list(TAXONOMY_FILES)).encode())

@@ -14,7 +14,7 @@ from datetime import date
 from operator import attrgetter
 
 from zhengfa import clean as clean_mod
-from zhengfa import figures, numbers, periods, regions, subjects, where_when
+from zhengfa import figures, indicators, numbers, periods, regions, subjects, where_when
 from zhengfa.areas import section_regions
 from zhengfa.extract import extract
 from zhengfa.figures import achieved_figures
@@ -154,6 +154,11 @@ def metric_stage(doc: dict, section_rows: list[dict]) -> list[dict]:
         row["doc_id"] = doc_id
         row["section_id"] = f"{doc_id}:{section_ord}" if section_ord is not None else None
         row["metric_id"] = f"{doc_id}:{m.char_start}:{m.char_end}:{len(rows)}"
+        # what the warehouse stores besides the code (extract gave it): mapped here, on every core;
+        # the warehouse maps a figure again only when the taxonomy changed since
+        row["series_key"] = indicators.series_key(m.subject, m.kind)
+        row["part_year"] = indicators.is_part_year(m.subject, m.sentence, m.quote)
+        row["taxonomy_version"] = indicators.version()
         rows.append(row)
     return rows
 
