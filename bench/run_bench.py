@@ -241,7 +241,7 @@ def run_job(defs, instance, job_name="ingest_job", profile=True) -> dict:
         # Dagster's own cost in this run: outside the steps, plus event-log writes inside them
         "event_writes": len(writes), "event_write_s": sum(d for _, d in writes), "event_write_in_steps_s": in_steps,
         "user_compute_s": user, "overhead_s": wall - user, "run_span_s": span,
-        "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1])),
+        "steps": dict(sorted(steps.items(), key=lambda kv: -kv[1])), "intervals": intervals,
         "profile": profile_delta(before, profile_snapshot()) if profile else {},
         "peak_rss_mb": peak_rss_mb(), "rss_mb": rss_now_mb(),
         "loadavg_1m_after": os.getloadavg()[0],  # >1 on top of this run = other processes competing for CPU
@@ -398,6 +398,9 @@ def main(argv=None) -> int:
     }))
     memory.sample()
     full_memory = memory.peaks()
+    full_memory["main_rss_mb_by_step"] = memory.main_peaks_by_step(phases[0]["intervals"])
+    log("   Dagster process peak RSS by step (MB): " + ", ".join(
+        f"{k} {v}" for k, v in list(full_memory["main_rss_mb_by_step"].items())[:6]))
     memory.reset()
 
     # (2) add one document: the next variant past the corpus that has figures to extract (one of

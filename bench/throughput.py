@@ -117,6 +117,7 @@ class TreeMemory:
     def __init__(self, interval_s: float = 0.25):
         self.interval_s = interval_s
         self.peak_main_rss = self.peak_worker_rss = self.peak_tree_pss = 0.0
+        self.main_samples: list[tuple[float, float]] = []  # (time.time(), this process's RSS in MB)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -128,12 +129,20 @@ class TreeMemory:
             total_pss += pss
             if pid == me:
                 self.peak_main_rss = max(self.peak_main_rss, rss / 1024)
+                self.main_samples.append((time.time(), rss / 1024))
             else:
                 self.peak_worker_rss = max(self.peak_worker_rss, rss / 1024)
         self.peak_tree_pss = max(self.peak_tree_pss, total_pss / 1024)
 
     def reset(self) -> None:
         self.peak_main_rss = self.peak_worker_rss = self.peak_tree_pss = 0.0
+        self.main_samples = []
+
+    def main_peaks_by_step(self, intervals: dict[str, tuple[float, float]]) -> dict[str, int]:
+        """The Dagster process's peak RSS (MB) during each step, largest first."""
+        out = {step: round(max((m for t, m in self.main_samples if a <= t <= b), default=0))
+               for step, (a, b) in intervals.items()}
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):

@@ -164,7 +164,13 @@ def test_span_checks_detect_wrong_spans():
     secs = _conform(pd.DataFrame({"doc_id": ["d", "d"], "char_start": [0, 5], "char_end": [len(text), len(text) + 1]}),
                     "sections")
     assert text[8:13] == "2876起" and text[18:20] == "5%" and text[17:19] != "5%"
-    assert _bad_spans({"documents": docs, "metrics": mets, "sections": secs}) == (1, 1)
+    con = duckdb.connect()
+    for name, df in (("documents", docs), ("metrics", mets), ("sections", secs)):
+        con.register("_df", df)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM _df")
+        con.unregister("_df")
+    assert _bad_spans(con, ["d", "other"]) == (1, 1)
+    assert _bad_spans(con, ["other"]) == (0, 0)  # only the documents asked about
 
 
 def test_each_load_that_changes_metrics_refreshes_the_stored_views(tmp_path):
