@@ -16,6 +16,7 @@ from dagster_duckdb import DuckDBResource
 from assets.stages import POOL
 from assets.warehouse import SQL_DIR
 from resources import Warehouse
+from zhengfa import relations
 from zhengfa.store import publish_snapshot, wait_for_duckdb, write_parquet_atomic, writer_lock
 
 SNAPSHOT_NAME = "zhengfa_read.duckdb"
@@ -27,11 +28,11 @@ def _read(con, sql: str, params=None) -> pd.DataFrame:
     return con.execute(sql, params or []).df()
 
 
-def _records(con, sql: str) -> list[dict]:
-    """Rows as dicts of Python values (None for null): for many small groups, faster than a frame."""
-    cur = con.execute(sql)
+def _stream(cur, batch: int = 2000):
+    """A result's rows as dicts of Python values (None for null), a batch at a time."""
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+    while rows := cur.fetchmany(batch):
+        yield from (dict(zip(names, row)) for row in rows)
 
 
 # ---------------------------------------------------------------- chart
@@ -164,7 +165,6 @@ def render_page(doc: dict, metrics: list[dict]) -> str:
 # file name, the taxonomy (indicator codes) and this module's rendering: a page is rendered again
 # only when one of them changed, so a run after adding one document renders one page.
 _RENDER_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
-PAGE_CHUNK = 500  # documents whose pages are rendered from one query
 
 
 def page_keys(con) -> pd.DataFrame:
@@ -176,6 +176,36 @@ def page_keys(con) -> pd.DataFrame:
                    for d, s, e, k, t in docs[["doc_id", "source_file", "extracted_with", "source_key", "taxonomy"]]
                    .itertuples(index=False)]
     return docs
+
+
+def _documents_with_metrics(con, doc_ids: list[str]):
+    """(document row, its metric rows) for the given documents, in one ordered pass over each
+    table (two cursors merged by doc_id): memory holds one document at a time."""
+    if not doc_ids:
+        return
+    wanted = pd.DataFrame({"doc_id": doc_ids}, dtype="string")
+    docs_cur, mets_cur = con.cursor(), con.cursor()
+    try:
+        for cur in (docs_cur, mets_cur):
+            cur.register("_pages", wanted)
+        docs_cur.execute("""select doc_id, source_file, title, region, report_year, publish_date, cleaned_text
+                            from documents where doc_id in (select doc_id from _pages) order by doc_id""")
+        mets_cur.execute(f"""select metric_id, doc_id, char_start, char_end, {', '.join(ROW_FIELDS)}
+                             from metrics where doc_id in (select doc_id from _pages)
+                             order by doc_id, char_start, char_end, metric_id""")
+        mets = _stream(mets_cur, 20000)
+        m = next(mets, None)
+        for doc in _stream(docs_cur, 200):
+            while m is not None and m["doc_id"] < doc["doc_id"]:
+                m = next(mets, None)
+            rows = []
+            while m is not None and m["doc_id"] == doc["doc_id"]:
+                rows.append(m)
+                m = next(mets, None)
+            yield doc, rows
+    finally:
+        docs_cur.close()
+        mets_cur.close()
 
 
 @asset(group_name="analytics", deps=[AssetKey("documents"), AssetKey("metrics")], pool=POOL,
@@ -195,21 +225,12 @@ def provenance_pages(context: AssetExecutionContext, warehouse: Warehouse, duckd
             counts = dict(con.execute("select doc_id, count(*) from metrics group by doc_id").fetchall())
             stale = [d for d, page, key in docs[["doc_id", "page", "key"]].itertuples(index=False)
                      if rendered.get(page) != key or not (out / page).exists()]
-            for i in range(0, len(stale), PAGE_CHUNK):
-                con.register("_pages", pd.DataFrame({"doc_id": stale[i:i + PAGE_CHUNK]}, dtype="string"))
-                texts = _read(con, """select doc_id, source_file, title, region, report_year, publish_date, cleaned_text
-                                      from documents where doc_id in (select doc_id from _pages)""")
-                by_doc: dict[str, list[dict]] = {}
-                for m in _records(con, f"""select metric_id, doc_id, char_start, char_end, {', '.join(ROW_FIELDS)}
-                                          from metrics where doc_id in (select doc_id from _pages)"""):
-                    by_doc.setdefault(m["doc_id"], []).append(m)
-                con.unregister("_pages")
-                for doc in texts.to_dict("records"):
-                    name = page_name(doc["source_file"], doc["doc_id"])
-                    target = out / name
-                    tmp = target.with_name(f".{name}.tmp")
-                    tmp.write_text(render_page(doc, by_doc.get(doc["doc_id"], [])), encoding="utf-8")
-                    tmp.replace(target)
+            for doc, metrics in _documents_with_metrics(con, stale):
+                name = page_name(doc["source_file"], doc["doc_id"])
+                target = out / name
+                tmp = target.with_name(f".{name}.tmp")
+                tmp.write_text(render_page(doc, metrics), encoding="utf-8")
+                tmp.replace(target)
     written = set(docs["page"])
     removed = 0
     for page in out.glob("*.html"):
@@ -238,14 +259,21 @@ def provenance_pages(context: AssetExecutionContext, warehouse: Warehouse, duckd
                    "(copied under a temporary name, then renamed): analysts query it without ever blocking a run.")
 def warehouse_snapshot(context: AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource) -> MaterializeResult:
     snapshot = warehouse.path / SNAPSHOT_NAME
+    published_from = warehouse.path / f".{SNAPSHOT_NAME}.source"  # the fingerprint the snapshot was copied at
     with writer_lock(warehouse.path, log=context.log.info):
         wait_for_duckdb(warehouse.duckdb_path, log=context.log.warning)
         with duckdb.get_connection() as con:
             con.execute("CHECKPOINT")
-            relations = con.execute("select count(*) from information_schema.tables").fetchone()[0]
-        publish_snapshot(warehouse.duckdb_path, snapshot)
+            relations_n = con.execute("select count(*) from information_schema.tables").fetchone()[0]
+            fingerprint = relations.warehouse_fingerprint(con)
+        # a run that changed nothing leaves the snapshot as it is (a copy of a large file costs seconds)
+        current = snapshot.exists() and published_from.exists() and published_from.read_text() == fingerprint
+        if not current:
+            publish_snapshot(warehouse.duckdb_path, snapshot)
+            published_from.write_text(fingerprint)
     for stale in warehouse.path.glob(f".{SNAPSHOT_NAME}.*.tmp"):
         stale.unlink(missing_ok=True)
-    return MaterializeResult(metadata={"snapshot": MetadataValue.path(str(snapshot)), "relations": int(relations),
-                                       "bytes": snapshot.stat().st_size,
+    context.log.info("snapshot " + ("unchanged: nothing changed since it was published" if current else "published"))
+    return MaterializeResult(metadata={"snapshot": MetadataValue.path(str(snapshot)), "relations": int(relations_n),
+                                       "published": not current, "bytes": snapshot.stat().st_size,
                                        "query": MetadataValue.md(f"```\nduckdb -readonly {snapshot}\n```")})

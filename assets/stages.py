@@ -274,9 +274,8 @@ class StageRun:
                 "failures": MetadataValue.md("\n".join(f"- `{d}`: {e}" for d, e in self.failed[:20]) or "_none_")}
 
 
-# the store of each text stage, the column that is null on a marker row, its asset
-TEXT_STAGES = {"documents": (None, "cleaned_documents"), "sections": ("section_id", "document_sections"),
-               "metrics": ("metric_id", "metric_mentions")}
+# the store of each text stage → the column that is null on a marker row (a document without rows)
+TEXT_STAGES = {"documents": None, "sections": "section_id", "metrics": "metric_id"}
 
 
 def run_text_stages(context, warehouse: Warehouse, config: StageConfig, workers: TextWorkers) -> dict[str, StageRun]:
@@ -285,7 +284,7 @@ def run_text_stages(context, warehouse: Warehouse, config: StageConfig, workers:
     pass (parallel.text_task); this process alone writes, one batch per chunk and stage, and only
     to the stores that lack the document. A document whose processing fails is logged and left
     out of the stages it did not reach (not marked done: the next run tries it again)."""
-    runs = {stage: StageRun(id_column) for stage, (id_column, _) in TEXT_STAGES.items()}
+    runs = {stage: StageRun(id_column) for stage, id_column in TEXT_STAGES.items()}
     with writer_lock(warehouse.path):
         live = live_doc_ids(warehouse)
         meta = document_sources(warehouse)
@@ -304,7 +303,7 @@ def run_text_stages(context, warehouse: Warehouse, config: StageConfig, workers:
         runner = parallel.shared_runner(workers.worker_count)
         for out in runner.run(parallel.text_task, chunks(), total=len(wanted)):
             errors = dict(out.failed)
-            for stage, (id_column, _) in TEXT_STAGES.items():
+            for stage, id_column in TEXT_STAGES.items():
                 rows, done = [], []
                 for r in out.rows:
                     if r.doc_id not in todo[stage]:

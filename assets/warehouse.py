@@ -200,9 +200,11 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
                 for name, df in files.items():
                     _replace(con, name, df)
                 changed = rebuild or remap or bool(drop or add or renamed)
-                relations.record_versions(con, {**{name: relations.frame_version(df) for name, df in files.items()},
-                                      **({n: uuid.uuid4().hex for n in ("documents", "sections", "metrics")}
-                                         if changed else {})})
+                # a new version for each table this load wrote: stored views that read it are refreshed
+                versions = {name: relations.frame_version(df) for name, df in files.items()}
+                if changed:
+                    versions.update({n: uuid.uuid4().hex for n in ("documents", "sections", "metrics")})
+                relations.record_versions(con, versions)
                 con.execute("COMMIT")
             except Exception:
                 con.execute("ROLLBACK")
@@ -241,7 +243,7 @@ LOAD_CHUNK = 2000  # documents per insert (and per commit in a large load): what
 # decoded, the code that extracted it (sources: m = the file, r = the raw store, s = the stage store)
 _FROM_ELSEWHERE = {
     "documents": {"source_file": "m.source_file", "path": "m.path", "size": "m.size", "encoding": "r.encoding",
-                  "was_html": "r.html", "extracted_with": "?"},
+                  "was_html": "r.html", "extracted_with": f"'{TEXT_VERSION}'"},
     "sections": {},
     "metrics": {"source_file": "m.source_file"},
 }
@@ -258,6 +260,9 @@ def _load_documents(con, warehouse: Warehouse, manifest: pd.DataFrame, ids: list
     latest = {stage: StageStore(warehouse.path, stage).latest_files(version, ids)
               for stage, version in (("raw", DECODE_VERSION), ("documents", TEXT_VERSION),
                                      ("sections", TEXT_VERSION), ("metrics", TEXT_VERSION))}
+    # in the order of the documents store's batches: the documents of a chunk then sit in a few
+    # batch files of each store (written together), and each insert reads only those, not the store
+    ids = sorted(ids, key=lambda d: (latest["documents"].get(d, ""), d))
     sizes = manifest.drop_duplicates("doc_id").set_index("doc_id")["size"]
     con.register("_file", pd.DataFrame({"doc_id": ids, "source_file": [names.get(d) for d in ids],
                                         "path": [paths.get(d) for d in ids],
@@ -295,10 +300,10 @@ def _insert_from_store(con, warehouse: Warehouse, table: str, chunk: list[str], 
     source = _latest_rows(con, table, chunk, latest[table], "s")
     if source is None:
         return
+    raw = _latest_rows(con, "raw", chunk, latest["raw"], "r") if table == "documents" else None
     try:
         stored = set(StageStore(warehouse.path, table).schema(sorted({latest[table][d] for d in chunk
                                                                        if d in latest[table]})).names)
-        raw = _latest_rows(con, "raw", chunk, latest["raw"], "r") if table == "documents" else None
         columns = con.execute(f"SELECT column_name, data_type FROM information_schema.columns "
                               f"WHERE table_name = '{table}' AND table_schema = 'main' "
                               "AND table_catalog = current_database() ORDER BY ordinal_position").fetchall()
@@ -311,14 +316,11 @@ def _insert_from_store(con, warehouse: Warehouse, table: str, chunk: list[str], 
         joins = "LEFT JOIN _file m ON m.doc_id = s.doc_id" + (f" LEFT JOIN {raw} ON r.doc_id = s.doc_id" if raw else "")
         row_id = _ROW_ID[table]
         where = f'WHERE s."{row_id}" IS NOT NULL' if row_id else ""  # markers of documents without rows
-        params = [TEXT_VERSION] if table == "documents" else []
-        con.execute(f'INSERT INTO "{table}" SELECT {", ".join(exprs)} FROM {source} {joins} {where}', params)
+        con.execute(f'INSERT INTO "{table}" SELECT {", ".join(exprs)} FROM {source} {joins} {where}')
     finally:
-        for alias in ("s", "r"):
-            try:
-                con.unregister(f"_want_{alias}")
-            except Exception:  # noqa: BLE001 - not registered for this table
-                pass
+        con.unregister("_want_s")
+        if raw is not None:
+            con.unregister("_want_r")
 
 
 def _stale_mappings(con, warehouse: Warehouse, chunk: list[str], latest: dict[str, str]) -> list[str]:

@@ -66,15 +66,21 @@ def test_provenance_page_per_document_highlights_every_figure(built):
         assert bool(c) == bool(set(ids.split()) & with_code), ids
 
 
-def test_provenance_pages_render_only_what_changed(tmp_path):
+def test_provenance_pages_and_snapshot_are_written_only_when_something_changed(tmp_path):
     raw, wh = copy_samples(tmp_path / "raw"), tmp_path / "wh"
-    first = materialization_metadata(run_job(raw, wh), "provenance_pages")
+    built = run_job(raw, wh)
+    first = materialization_metadata(built, "provenance_pages")
     assert first["rendered"] == first["pages"] == 5
-    pages = wh / "provenance"
+    assert materialization_metadata(built, "warehouse_snapshot")["published"] is True
+    pages, snap = wh / "provenance", wh / "zhengfa_read.duckdb"
     stamps = {p.name: p.stat().st_mtime_ns for p in pages.glob("*-*.html")}
-    again = materialization_metadata(run_job(raw, wh), "provenance_pages")
+    snap_stamp = snap.stat().st_mtime_ns
+    unchanged = run_job(raw, wh)
+    again = materialization_metadata(unchanged, "provenance_pages")
     assert (again["rendered"], again["unchanged"]) == (0, 5)
     assert {p.name: p.stat().st_mtime_ns for p in pages.glob("*-*.html")} == stamps
+    assert materialization_metadata(unchanged, "warehouse_snapshot")["published"] is False
+    assert snap.stat().st_mtime_ns == snap_stamp
     # a new document: its page alone; a removed one: its page goes; a deleted page comes back
     name = sorted(raw.glob("*.txt"))[0]
     (raw / "新增报道.txt").write_text("某县2023年破获电信网络诈骗案件35起，抓获犯罪嫌疑人48人。\n", encoding="utf-8")
@@ -82,8 +88,15 @@ def test_provenance_pages_render_only_what_changed(tmp_path):
     gone = next(p for p in pages.glob("*-*.html") if p.name.startswith(re.sub(r"[^\w.-]+", "_", name.stem)[:60]))
     kept = next(p for p in pages.glob("*-*.html") if p != gone)
     kept.unlink()
-    third = materialization_metadata(run_job(raw, wh), "provenance_pages")
+    changed = run_job(raw, wh)
+    third = materialization_metadata(changed, "provenance_pages")
     assert (third["rendered"], third["removed"], third["pages"]) == (2, 1, 5)
+    assert materialization_metadata(changed, "warehouse_snapshot")["published"] is True
+    con = duckdb.connect(str(snap), read_only=True)
+    try:  # the snapshot holds the new document
+        assert con.execute("select count(*) from documents where source_file = '新增报道.txt'").fetchone()[0] == 1
+    finally:
+        con.close()
     assert kept.exists() and not gone.exists()
     assert "新增报道" in (pages / "index.html").read_text(encoding="utf-8")
     fresh = next(p for p in pages.glob("新增报道-*.html"))

@@ -57,9 +57,6 @@ def start_worker(owner: int) -> None:
     threading.Thread(target=watch, name="owner-watch", daemon=True).start()
 
 
-STAGES = ("documents", "sections", "metrics")  # the text stages, in order, by the store they fill
-
-
 @dataclass
 class TextResult:
     """One document through the text stages: each stage's rows, None from the stage that failed on."""
@@ -79,6 +76,7 @@ def text_task(items: list[tuple[str, str, dict | None]]) -> tuple[list[TextResul
     for doc_id, text, meta in items:
         r = TextResult(doc_id)
         results.append(r)
+        stage = "documents"  # the stage being run, named by its store
         try:
             r.document = pipeline.clean_stage(doc_id, text, meta)
             stage = "sections"
@@ -86,7 +84,6 @@ def text_task(items: list[tuple[str, str, dict | None]]) -> tuple[list[TextResul
             stage = "metrics"
             r.metrics = pipeline.metric_stage(r.document, r.sections)
         except Exception as e:  # noqa: BLE001 - one bad document must not stop the others
-            stage = "documents" if r.document is None else stage
             failed.append((doc_id, f"{stage}: {_describe(e)}"))
     return results, failed
 

@@ -87,6 +87,21 @@ def relation_versions(con) -> dict[str, str]:
         return {}
 
 
+def warehouse_fingerprint(con) -> str:
+    """What the whole database holds, as far as readers can tell: every relation's version and
+    every view's SQL (a load, a refresh or a new view changes it; a run that changed nothing
+    does not)."""
+    try:
+        versions = con.execute(f'SELECT name, version FROM "{VERSIONS}" ORDER BY name').fetchall()
+    except CatalogException:
+        versions = []
+    views = con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal AND NOT temporary "
+                        "ORDER BY view_name").fetchall()
+    tables = con.execute("SELECT table_name, estimated_size, column_count FROM duckdb_tables() "
+                         "WHERE NOT internal AND NOT temporary ORDER BY table_name").fetchall()
+    return _sha([versions, views, tables])
+
+
 def fingerprint(con, name: str, files: dict[str, str]) -> str:
     """What a SQL relation's rows depend on: its SQL and that of the relations it reads, down to
     the warehouse tables, and those tables' versions."""
