@@ -28,13 +28,6 @@ def _read(con, sql: str, params=None) -> pd.DataFrame:
     return con.execute(sql, params or []).df()
 
 
-def _stream(cur, batch: int = 2000):
-    """A result's rows as dicts of Python values (None for null), a batch at a time."""
-    names = [d[0] for d in cur.description]
-    while rows := cur.fetchmany(batch):
-        yield from (dict(zip(names, row)) for row in rows)
-
-
 # ---------------------------------------------------------------- chart
 
 def key_indicator_values(con) -> pd.DataFrame:
@@ -178,34 +171,31 @@ def page_keys(con) -> pd.DataFrame:
     return docs
 
 
+PAGE_CHUNK = 5000  # documents whose pages are rendered from one pair of queries
+
+
 def _documents_with_metrics(con, doc_ids: list[str]):
-    """(document row, its metric rows) for the given documents, in one ordered pass over each
-    table (two cursors merged by doc_id): memory holds one document at a time."""
-    if not doc_ids:
-        return
-    wanted = pd.DataFrame({"doc_id": doc_ids}, dtype="string")
-    docs_cur, mets_cur = con.cursor(), con.cursor()
-    try:
-        for cur in (docs_cur, mets_cur):
-            cur.register("_pages", wanted)
-        docs_cur.execute("""select doc_id, source_file, title, region, report_year, publish_date, cleaned_text
-                            from documents where doc_id in (select doc_id from _pages) order by doc_id""")
-        mets_cur.execute(f"""select metric_id, doc_id, char_start, char_end, {', '.join(ROW_FIELDS)}
-                             from metrics where doc_id in (select doc_id from _pages)
-                             order by doc_id, char_start, char_end, metric_id""")
-        mets = _stream(mets_cur, 20000)
-        m = next(mets, None)
-        for doc in _stream(docs_cur, 200):
-            while m is not None and m["doc_id"] < doc["doc_id"]:
-                m = next(mets, None)
-            rows = []
-            while m is not None and m["doc_id"] == doc["doc_id"]:
-                rows.append(m)
-                m = next(mets, None)
-            yield doc, rows
-    finally:
-        docs_cur.close()
-        mets_cur.close()
+    """(document row, its metric rows) for the given documents, PAGE_CHUNK documents at a time:
+    one query of each table per chunk (each scans the table once), no sort of the texts, and only
+    one chunk's rows held (figures as tuples until their page is rendered)."""
+    fields = ["metric_id", "doc_id", "char_start", "char_end", *ROW_FIELDS]
+    for i in range(0, len(doc_ids), PAGE_CHUNK):
+        con.register("_pages", pd.DataFrame({"doc_id": doc_ids[i:i + PAGE_CHUNK]}, dtype="string"))
+        try:
+            by_doc: dict[str, list[tuple]] = {}
+            for row in con.execute(f"select {', '.join(fields)} from metrics "
+                                   "where doc_id in (select doc_id from _pages)").fetchall():
+                by_doc.setdefault(row[1], []).append(row)
+            docs = con.execute("""select doc_id, source_file, title, region, report_year, publish_date, cleaned_text
+                                  from documents where doc_id in (select doc_id from _pages)""")
+            names = [d[0] for d in docs.description]
+            while rows := docs.fetchmany(200):
+                for row in rows:
+                    doc = dict(zip(names, row))
+                    yield doc, [dict(zip(fields, m)) for m in sorted(by_doc.get(doc["doc_id"], []),
+                                                                    key=lambda m: (m[2], m[3], m[0]))]
+        finally:
+            con.unregister("_pages")
 
 
 @asset(group_name="analytics", deps=[AssetKey("documents"), AssetKey("metrics")], pool=POOL,
