@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -331,6 +332,8 @@ def _stale_mappings(con, warehouse: Warehouse, chunk: list[str], latest: dict[st
         return []
     if "taxonomy_version" not in StageStore(warehouse.path, "metrics").schema(files).names:
         return [d for d in chunk if d in latest]
+    if all(_only_value(f, "taxonomy_version") == taxonomy.version() for f in files):
+        return []  # the files' statistics say every figure in them was mapped by this taxonomy
     con.register("_chunk", pd.DataFrame({"doc_id": chunk}, dtype="string"))
     try:
         return [d for (d,) in con.execute(
@@ -381,6 +384,26 @@ def _taxonomy_changed(con) -> bool:
     except Exception:  # no table yet
         return True
     return stored != {taxonomy.version()}
+
+
+def _only_value(path: str, column: str):
+    """The single non-null value a Parquet file's column holds (nulls are the marker rows of
+    documents without figures), from its row groups' statistics: no data is read. None when they
+    show several values or none, or have no statistics."""
+    meta = pq.ParquetFile(path).metadata
+    values = set()
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        idx = next((i for i in range(group.num_columns) if group.column(i).path_in_schema == column), None)
+        stats = group.column(idx).statistics if idx is not None else None
+        if stats is None:
+            return None
+        if not stats.has_min_max:
+            if stats.null_count == group.column(idx).num_values:
+                continue  # only marker rows in this group
+            return None
+        values.update((stats.min, stats.max))
+    return values.pop() if len(values) == 1 else None
 
 
 def _remap_indicators(con, doc_ids: list[str] | None = None) -> None:
