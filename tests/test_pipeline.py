@@ -75,6 +75,22 @@ def test_run_builds_the_warehouse(built):
     assert src == {p.name for p in SAMPLES}
 
 
+def test_long_texts_are_stored_compressed(built):
+    """The texts that make most of the file (section texts, metric sentences) are zstd-compressed in
+    both the warehouse and the readers' snapshot, not left uncompressed by DuckDB's own choice."""
+    _, wh, _ = built
+    for name in ("zhengfa.duckdb", "zhengfa_read.duckdb"):
+        con = duckdb.connect(str(wh / name), read_only=True)
+        try:
+            for table, column in (("sections", "text"), ("metrics", "sentence")):
+                kinds = {r[0] for r in con.execute(
+                    "SELECT DISTINCT compression FROM pragma_storage_info(?) WHERE column_name = ? AND segment_type = 'VARCHAR' "
+                    "AND persistent", [table, column]).fetchall()}
+                assert kinds and kinds <= {"ZSTD", "Constant"}, (name, table, kinds)
+        finally:
+            con.close()
+
+
 def test_every_asset_materialized_and_every_check_passed(built, tmp_path):
     _, _, result = built
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
