@@ -105,7 +105,7 @@ def install_profiling() -> None:
         if hasattr(S, name):
             setattr(S, name, per_stage(name, getattr(S, name)))
     for name, label in (("scan", "ingest.scan (total)"), ("_sha256_file", "ingest._sha256_file"),
-                        ("decode", "decode.decode"), ("list_files", "ingest.list_files"),
+                        ("decode", "decode.decode"), ("walk", "ingest.walk"),
                         ("diff_events", "ingest.diff_events")):
         if hasattr(ingest, name):
             setattr(ingest, name, _timed(label, getattr(ingest, name)))

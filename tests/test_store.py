@@ -64,3 +64,43 @@ def test_compaction_keeps_current_rows_only(tmp_path):
     assert len(store.files()) == 1
     got = store.read("v1").sort_values("doc_id")
     assert got["doc_id"].tolist() == ["d0", "d1", "d2"] and got["x"].tolist() == [99, 1, 2]
+
+
+def test_walk_lists_what_a_recursive_listing_finds_with_sizes_and_mtimes(tmp_path):
+    """Nested folders in sorted order, hidden entries and the root's page metadata left out, a
+    symlinked file recorded as skipped, a symlinked folder neither entered nor recorded."""
+    import os
+
+    raw = tmp_path / "raw"
+    (raw / "b_sub" / "deeper").mkdir(parents=True)
+    (raw / "a_sub").mkdir()
+    (raw / ".hidden_dir").mkdir()
+    for rel, text in {"z.txt": "一", "m.html": "二二", "b_sub/x.txt": "三", "b_sub/deeper/y.txt": "四四四",
+                      "a_sub/sources.jsonl": "{}", ".hidden.txt": "五", ".hidden_dir/w.txt": "六",
+                      "sources.jsonl": "{}"}.items():
+        (raw / rel).write_text(text, encoding="utf-8")
+    (raw / "link.txt").symlink_to(raw / "z.txt")
+    (raw / "linked_dir").symlink_to(raw / "b_sub", target_is_directory=True)
+    files, skipped = ingest.walk(raw)
+    assert [f.path for f in files] == ["m.html", "z.txt", "a_sub/sources.jsonl", "b_sub/x.txt", "b_sub/deeper/y.txt"]
+    for f in files:
+        st = os.stat(raw / f.path)
+        assert (f.size, f.mtime_ns, f.name) == (st.st_size, st.st_mtime_ns, os.path.basename(f.path))
+        assert f.full == str((raw / f.path).resolve())
+    assert [(f.path, reason) for f, reason in skipped] == [("link.txt", "symlink: not followed")]
+    # the scan's manifest lists the same paths, the symlink as skipped
+    m = ingest.scan(raw, None, set(), 1000).manifest
+    status = m.set_index("path")["status"].to_dict()
+    assert set(status) == {f.path for f in files} | {"link.txt"}
+    assert status["link.txt"] == "skipped" and "skipped" not in {status[f.path] for f in files}
+
+
+def test_the_manifest_is_read_by_path_whatever_its_columns(tmp_path):
+    """A manifest written before the decoder version was recorded still reads (judged_by missing)."""
+    old = pd.DataFrame({"path": ["a.txt", "b.txt"], "size": pd.array([3, None], dtype="Int64"),
+                        "mtime_ns": pd.array([7, None], dtype="Int64"), "status": ["accepted", "skipped"],
+                        "doc_id": ["h1", None], "reason": [None, "symlink: not followed"]})
+    by_path = ingest.previous_by_path(old)
+    assert by_path["a.txt"].doc_id == "h1" and by_path["a.txt"].judged_by is None
+    assert by_path["b.txt"].status == "skipped" and pd.isna(by_path["b.txt"].size)
+    assert ingest.previous_by_path(None) == {} and ingest.previous_by_path(old.iloc[:0]) == {}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from zhengfa.ingest import list_files
+from zhengfa.ingest import previous_by_path, walk
 
 LIVE_STATUSES = ("accepted", "duplicate")
 NOTHING_CHANGED = "nothing was changed: the warehouse still holds the previous scan"
@@ -160,16 +160,10 @@ def listing_manifest(raw_dir: Path, previous: pd.DataFrame | None) -> pd.DataFra
     refusal of the scan.
     """
     prev = previous if previous is not None else pd.DataFrame(columns=["path", "size", "mtime_ns", "doc_id", "status"])
-    by_path = {r.path: r for r in prev.itertuples(index=False)}
-    files, skipped = list_files(raw_dir)
-    root = raw_dir.resolve()
-    listed = {}
-    for p in files:
-        try:
-            st = p.stat()
-        except OSError:
-            continue  # vanished while listing: the scan will not find it either
-        listed[str(p.relative_to(root))] = (st.st_size, st.st_mtime_ns)
+    by_path = previous_by_path(prev)
+    files, skipped = walk(raw_dir)
+    # a file that vanished while listing is not counted: the scan will not find it either
+    listed = {f.path: (f.size, f.mtime_ns) for f in files if f.size is not None}
 
     def key(r):
         try:
@@ -190,6 +184,6 @@ def listing_manifest(raw_dir: Path, previous: pd.DataFrame | None) -> pd.DataFra
             rows.append((path, gone[sig].pop(0), "accepted"))
         else:
             rows.append((path, f"unread:{path}", "accepted"))
-    for p, _ in skipped:
-        rows.append((str(p.relative_to(root)), None, "skipped"))
+    for f, _ in skipped:
+        rows.append((f.path, None, "skipped"))
     return pd.DataFrame(rows, columns=["path", "doc_id", "status"])

@@ -9,7 +9,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import pandas as pd
 
@@ -57,23 +57,82 @@ def _same(stored, current: int) -> bool:
         return False
 
 
-def list_files(raw_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Regular files under raw_dir (recursive, hidden skipped); symlinks are recorded, not followed."""
-    files, skipped = [], []
-    raw_dir = raw_dir.resolve()
-    for root, dirs, names in os.walk(raw_dir, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            if name.startswith(".") or (name == SOURCES_FILE and Path(root) == raw_dir):
-                continue  # hidden files; the page metadata at the root is not an article
-            p = Path(root) / name
-            if p.is_symlink():
-                target = os.path.realpath(p)
-                inside = target.startswith(str(raw_dir) + os.sep)
-                skipped.append((p, "symlink: not followed" + ("" if inside else " (points outside the raw folder)")))
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A file of the raw folder as listed: its path relative to the folder, and its size and mtime
+    (None when it vanished between the listing and its stat)."""
+    path: str
+    name: str
+    full: str
+    size: int | None
+    mtime_ns: int | None
+
+
+def walk(raw_dir: Path) -> tuple[list[Entry], list[tuple[Entry, str]]]:
+    """Regular files under raw_dir (recursive, sorted, hidden skipped) with one lstat each, and the
+    symlinks found, with why they are skipped: a symlink is recorded, never followed. One directory
+    scan per folder, no path objects: a listing of 100,000 files costs a fraction of a second."""
+    files: list[Entry] = []
+    skipped: list[tuple[Entry, str]] = []
+    root = str(raw_dir.resolve())
+
+    def visit(folder: str, rel: str) -> None:
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            return  # unreadable or gone: nothing listed from it
+        subdirs = []
+        for e in entries:
+            if e.name.startswith("."):
+                continue  # hidden files and folders
+            try:
+                is_dir = e.is_dir()  # a link to a folder counts as a folder, and is not entered
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if not e.is_symlink():
+                    subdirs.append(e)
                 continue
-            files.append(p)
+            if not rel and e.name == SOURCES_FILE:
+                continue  # the page metadata at the root is not an article
+            path = rel + e.name
+            if e.is_symlink():
+                target = os.path.realpath(e.path)
+                inside = target.startswith(root + os.sep)
+                skipped.append((Entry(path, e.name, e.path, None, None),
+                                "symlink: not followed" + ("" if inside else " (points outside the raw folder)")))
+                continue
+            try:
+                st = e.stat(follow_symlinks=False)
+                files.append(Entry(path, e.name, e.path, st.st_size, st.st_mtime_ns))
+            except OSError:
+                files.append(Entry(path, e.name, e.path, None, None))
+        for d in subdirs:
+            visit(d.path, rel + d.name + os.sep)
+
+    visit(root, "")
     return files, skipped
+
+
+_PREVIOUS = ["size", "mtime_ns", "status", "doc_id", "reason", "judged_by"]
+
+
+class _Previous(NamedTuple):
+    size: object
+    mtime_ns: object
+    status: str
+    doc_id: object
+    reason: object
+    judged_by: object
+
+
+def previous_by_path(previous: pd.DataFrame | None) -> dict[str, _Previous]:
+    """The previous manifest's rows by path (read column by column: no per-row pandas objects)."""
+    if previous is None or previous.empty:
+        return {}
+    cols = [previous[c].tolist() if c in previous.columns else [None] * len(previous) for c in _PREVIOUS]
+    return {path: _Previous(*vals) for path, *vals in zip(previous["path"].tolist(), *cols)}
 
 
 def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max_bytes: int,
@@ -84,44 +143,39 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
     `sink`, if given, receives the decoded documents every `sink_every` of them, so a scan never
     holds the whole collection's text."""
     now = pd.Timestamp.now(tz="UTC")
-    prev_by_path = {}
-    if previous is not None and not previous.empty:
-        prev_by_path = {r.path: r for r in previous.itertuples(index=False)}
-    files, skipped = list_files(raw_dir)
-    root = raw_dir.resolve()
+    prev_by_path = previous_by_path(previous)
+    files, skipped = walk(raw_dir)
     rows, decoded = [], {}
     sunk: set[str] = set()  # decoded and handed to the sink
     first_name_of: dict[str, str] = {}
-    for p in files:
-        rel = str(p.relative_to(root)) if p.is_absolute() else str(p)
-        try:
-            st = p.stat()
-        except OSError as e:
-            rows.append(dict(path=rel, file_name=p.name, size=None, mtime_ns=None, doc_id=None,
-                             status="rejected", reason=f"unreadable: vanished during scan ({type(e).__name__})",
+    for f in files:
+        rel, size = f.path, f.size
+        if size is None:
+            rows.append(dict(path=rel, file_name=f.name, size=None, mtime_ns=None, doc_id=None,
+                             status="rejected", reason="unreadable: vanished during scan (FileNotFoundError)",
                              duplicate_of=None))
             continue
         prev = prev_by_path.get(rel)
-        reuse = (not force and prev is not None and _same(prev.size, st.st_size) and _same(prev.mtime_ns, st.st_mtime_ns)
+        reuse = (not force and prev is not None and _same(prev.size, size) and _same(prev.mtime_ns, f.mtime_ns)
                  and prev.status in ("accepted", "duplicate", "rejected") and isinstance(prev.doc_id, str)
                  # a file rejected as too large is read again once the limit admits it
                  and not (prev.status == "rejected" and str(prev.reason).startswith("too large")
-                          and st.st_size <= max_bytes)
-                 and not (prev.status == "rejected" and getattr(prev, "judged_by", None) != decoder_version))
+                          and size <= max_bytes)
+                 and not (prev.status == "rejected" and prev.judged_by != decoder_version))
         if reuse and (prev.status == "rejected" or prev.doc_id in known_docs):
             doc_id, status, reason = prev.doc_id, prev.status, prev.reason
             if status == "duplicate":
                 status = "accepted"
         else:
-            doc_id, data, err = _sha256_file(p, max_bytes)
+            doc_id, data, err = _sha256_file(Path(f.full), max_bytes)
             if err:
-                rows.append(dict(path=rel, file_name=p.name, size=st.st_size, mtime_ns=st.st_mtime_ns, doc_id=None,
+                rows.append(dict(path=rel, file_name=f.name, size=size, mtime_ns=f.mtime_ns, doc_id=None,
                                  status="rejected", reason=err, duplicate_of=None))
                 continue
             if doc_id in known_docs or doc_id in decoded or doc_id in sunk:
                 status, reason = "accepted", None
             elif data is None:
-                status, reason = "rejected", f"too large: {st.st_size} bytes > limit {max_bytes}"
+                status, reason = "rejected", f"too large: {size} bytes > limit {max_bytes}"
             else:
                 d = decode(data, max_bytes)
                 if d.ok:
@@ -139,11 +193,10 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
                 status, dup_of = "duplicate", first_name_of[doc_id]
             else:
                 first_name_of[doc_id] = rel
-        rows.append(dict(path=rel, file_name=p.name, size=st.st_size, mtime_ns=st.st_mtime_ns, doc_id=doc_id,
+        rows.append(dict(path=rel, file_name=f.name, size=size, mtime_ns=f.mtime_ns, doc_id=doc_id,
                          status=status, reason=reason, duplicate_of=dup_of))
-    for p, reason in skipped:
-        rel = str(p.relative_to(root))
-        rows.append(dict(path=rel, file_name=p.name, size=None, mtime_ns=None, doc_id=None, status="skipped",
+    for f, reason in skipped:
+        rows.append(dict(path=f.path, file_name=f.name, size=None, mtime_ns=None, doc_id=None, status="skipped",
                          reason=reason, duplicate_of=None))
     manifest = pd.DataFrame(rows, columns=MANIFEST_COLUMNS[:-2])
     manifest["judged_by"] = decoder_version
@@ -168,8 +221,10 @@ def diff_events(previous: pd.DataFrame | None, current: pd.DataFrame, now) -> pd
     def _id(x):  # a missing id reads back from Parquet as None, NaN or <NA>: one None for all
         return x if isinstance(x, str) else None
 
-    prev = {} if previous is None or previous.empty else {r.path: _id(r.doc_id) for r in previous.itertuples(index=False)}
-    cur = {r.path: _id(r.doc_id) for r in current.itertuples(index=False)}
+    def ids(df):
+        return {} if df is None or df.empty else dict(zip(df["path"].tolist(), map(_id, df["doc_id"].tolist())))
+
+    prev, cur = ids(previous), ids(current)
     events = []
     removed = {p: d for p, d in prev.items() if p not in cur}
     added = {p: d for p, d in cur.items() if p not in prev}
@@ -203,9 +258,12 @@ def folder_signature(raw_dir: Path) -> str:
     h = hashlib.sha256()
     if not raw_dir.exists():
         return "missing"
-    files, skipped = list_files(raw_dir)
+    files, skipped = walk(raw_dir)
+    for f in files:
+        line = f"{f.full}\0gone\n" if f.size is None else f"{f.full}\0{f.size}\0{f.mtime_ns}\n"
+        h.update(line.encode("utf-8", "surrogateescape"))
     meta = raw_dir / SOURCES_FILE  # page metadata: an edited line re-processes its document
-    for p in files + [s for s, _ in skipped] + ([meta] if meta.is_file() else []):
+    for p in [Path(f.full) for f, _ in skipped] + ([meta] if meta.is_file() else []):
         try:
             st = p.lstat()
             h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
