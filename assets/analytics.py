@@ -6,6 +6,7 @@ import base64
 import hashlib
 import html
 import json
+import os
 import re
 from pathlib import Path
 
@@ -164,10 +165,10 @@ def page_keys(con) -> pd.DataFrame:
     """doc_id, source_file, page name and render key of every document (no text is read)."""
     docs = _read(con, "select doc_id, source_file, extracted_with, source_key, "
                       "(select max(taxonomy_version) from indicators) as taxonomy from documents order by source_file")
-    docs["page"] = [page_name(s, d) for s, d in zip(docs["source_file"], docs["doc_id"])]
-    docs["key"] = [hashlib.sha256("|".join(str(x) for x in (d, s, e, k, t, _RENDER_VERSION)).encode()).hexdigest()[:16]
-                   for d, s, e, k, t in docs[["doc_id", "source_file", "extracted_with", "source_key", "taxonomy"]]
-                   .itertuples(index=False)]
+    cols = [docs[c].tolist() for c in ("doc_id", "source_file", "extracted_with", "source_key", "taxonomy")]
+    docs["page"] = [page_name(s, d) for d, s in zip(cols[0], cols[1])]
+    docs["key"] = [hashlib.sha256("|".join(str(x) for x in (*row, _RENDER_VERSION)).encode()).hexdigest()[:16]
+                   for row in zip(*cols)]
     return docs
 
 
@@ -213,32 +214,34 @@ def provenance_pages(context: AssetExecutionContext, warehouse: Warehouse, duckd
         with duckdb.get_connection() as con:
             docs = page_keys(con)
             counts = dict(con.execute("select doc_id, count(*) from metrics group by doc_id").fetchall())
-            stale = [d for d, page, key in docs[["doc_id", "page", "key"]].itertuples(index=False)
-                     if rendered.get(page) != key or not (out / page).exists()]
+            on_disk = {e.name for e in os.scandir(out)}  # one listing, not a stat per page
+            stale = [d for d, page, key in zip(docs["doc_id"].tolist(), docs["page"].tolist(), docs["key"].tolist())
+                     if rendered.get(page) != key or page not in on_disk]
             for doc, metrics in _documents_with_metrics(con, stale):
                 name = page_name(doc["source_file"], doc["doc_id"])
                 target = out / name
                 tmp = target.with_name(f".{name}.tmp")
                 tmp.write_text(render_page(doc, metrics), encoding="utf-8")
                 tmp.replace(target)
-    written = set(docs["page"])
+    written = set(docs["page"].tolist())
     removed = 0
-    for page in out.glob("*.html"):
-        if page.name not in written and page.name != "index.html":
-            page.unlink()
+    for name in on_disk:
+        if name.endswith(".html") and name not in written and name != "index.html":
+            (out / name).unlink(missing_ok=True)
             removed += 1
     write_parquet_atomic(docs[["page", "key"]], keys_file)
     index = "".join(f'<li><a href="{html.escape(p)}">{html.escape(s or p)}</a> ({counts.get(d, 0)} figures)</li>'
-                    for d, s, p in docs[["doc_id", "source_file", "page"]].itertuples(index=False))
+                    for d, s, p in zip(docs["doc_id"].tolist(), docs["source_file"].tolist(), docs["page"].tolist()))
     (out / "index.html").write_text('<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>Provenance'
                                     f'</title></head><body><h1>Provenance pages</h1><ul>{index}</ul>'
                                     "</body></html>", encoding="utf-8")
-    listing = pd.DataFrame({"document": docs["source_file"], "page": [str(out / p) for p in docs["page"]]})
+    shown = docs.head(50)
+    listing = pd.DataFrame({"document": shown["source_file"], "page": [str(out / p) for p in shown["page"]]})
     context.log.info(f"provenance pages: {len(stale)} rendered, {len(docs) - len(stale)} unchanged, {removed} removed")
     return MaterializeResult(metadata={
         "pages": len(written), "rendered": len(stale), "unchanged": len(docs) - len(stale), "removed": removed,
         "folder": MetadataValue.path(str(out)), "index": MetadataValue.path(str(out / "index.html")),
-        "pages_list": MetadataValue.md(listing.head(50).to_markdown(index=False) if not listing.empty else "-"),
+        "pages_list": MetadataValue.md(listing.to_markdown(index=False) if not listing.empty else "-"),
     })
 
 

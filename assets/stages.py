@@ -105,10 +105,11 @@ def document_sources(warehouse: Warehouse) -> dict[str, dict]:
         return {}
     by_file = {r["file"]: r for r in src.to_dict("records")}
     out = {}
-    for r in m[m["status"] == "accepted"].itertuples(index=False):
-        meta = by_file.get(str(r.path).replace("\\", "/"))
-        if meta is not None and r.doc_id not in out:
-            out[r.doc_id] = {k: (meta.get(k) if isinstance(meta.get(k), str) else None) for k in sources.FIELDS}
+    accepted = m[m["status"] == "accepted"]
+    for path, doc_id in zip(accepted["path"].astype(str).tolist(), accepted["doc_id"].tolist()):
+        meta = by_file.get(path.replace("\\", "/"))
+        if meta is not None and doc_id not in out:
+            out[doc_id] = {k: (meta.get(k) if isinstance(meta.get(k), str) else None) for k in sources.FIELDS}
     return out
 
 
@@ -248,8 +249,8 @@ def _with_markers(df: pd.DataFrame, done: list[str], id_column: str | None) -> p
 def _todo(store: StageStore, live: list[str], keys: dict[str, str], full_refresh: bool) -> list[str]:
     if full_refresh:
         return live
-    done = store.done_keys(TEXT_VERSION)
-    return [d for d in live if (d, keys.get(d, "")) not in done]
+    missing = store.missing(TEXT_VERSION, {d: keys.get(d, "") for d in live})
+    return [d for d in live if d in missing]
 
 
 class StageRun:
@@ -280,7 +281,8 @@ class StageRun:
 TEXT_STAGES = {"documents": None, "sections": "section_id", "metrics": "metric_id"}
 
 
-def run_text_stages(context, warehouse: Warehouse, config: StageConfig, workers: TextWorkers) -> dict[str, StageRun]:
+def run_text_stages(context, warehouse: Warehouse, config: StageConfig, workers: TextWorkers,
+                    warm=lambda: None) -> dict[str, StageRun]:
     """Every text stage of the live documents missing from any stage's store (or stored with other
     page metadata), a chunk at a time. The workers take each document through all stages in one
     pass (parallel.text_task); this process alone writes, one batch per chunk and stage, and only
@@ -296,6 +298,8 @@ def run_text_stages(context, warehouse: Warehouse, config: StageConfig, workers:
         wanted = [d for d in live if any(d in t for t in todo.values())]
         for stage, run in runs.items():
             run.processed, run.live = len(todo[stage]), len(live)
+        if wanted:
+            warm()  # the dictionaries are loaded only by a run with documents to process
 
         def chunks():
             for raw in StageStore(warehouse.path, "raw").stream(DECODE_VERSION, wanted, ["text"], workers.chunk_docs):
@@ -361,8 +365,7 @@ def text_stages(context: AssetExecutionContext, config: StageConfig, warehouse: 
     """The three text stages in one step: each document goes through cleaning, sections and metrics
     in one worker pass (they share one code version, so they are always stale together), and each
     stage keeps its own store and its own materialization."""
-    segmenter.warm()
-    runs = run_text_stages(context, warehouse, config, text_workers)
+    runs = run_text_stages(context, warehouse, config, text_workers, warm=segmenter.warm)
     docs, secs, mets = runs["documents"], runs["sections"], runs["metrics"]
     yield MaterializeResult(asset_key="cleaned_documents", metadata={
         "dagster/row_count": docs.live, "processed": docs.processed, "reused": docs.live - docs.processed,

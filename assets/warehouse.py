@@ -3,6 +3,7 @@ and the SQL views of dbt_like_sql/ (dependencies read from the SQL itself)."""
 
 import hashlib
 import uuid
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -40,14 +41,18 @@ METRIC_COLUMNS = ["metric_id", "source_file", "doc_id", "section_id", "kind", "v
 
 _CHECKS = [
     AssetCheckSpec("quote_matches_span", asset="metrics",
-                   description="each metric's char_start:char_end slice of its cleaned text equals its quote"),
-    AssetCheckSpec("no_duplicate_metrics", asset="metrics", description="no two rows share document, span, subject and region"),
+                   description="each metric's char_start:char_end slice of its cleaned text equals its quote "
+                               "(checked on the documents each load inserts)"),
+    AssetCheckSpec("no_duplicate_metrics", asset="metrics",
+                   description="no two rows share document, span, subject, region and kind (checked on the documents "
+                               "each load inserts)"),
     AssetCheckSpec("values_finite", asset="metrics", description="every value is a finite number"),
     AssetCheckSpec("indicator_coverage", asset="metrics",
                    description="share of metrics whose subject maps to a taxonomy code (unmapped keep a null code)"),
     AssetCheckSpec("files_accounted_for", asset="documents",
                    description="files seen = accepted + duplicate names + rejected + skipped"),
-    AssetCheckSpec("section_spans_in_text", asset="sections", description="every section span lies inside its document"),
+    AssetCheckSpec("section_spans_in_text", asset="sections",
+                   description="every section span lies inside its document (checked on the documents each load inserts)"),
     AssetCheckSpec("every_rejection_has_a_reason", asset="rejected_documents",
                    description="each rejected or skipped file says why"),
     AssetCheckSpec("duplicates_point_to_stored_files", asset="duplicate_files",
@@ -181,9 +186,9 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
                         con.execute(f'DELETE FROM "{name}" WHERE doc_id IN (SELECT doc_id FROM _gone)')
                         con.unregister("_gone")
                 # the new documents' rows, a chunk at a time straight from the stores
-                spans = [0, 0]
+                faults = [0, 0, 0]
                 for chunk in _load_documents(con, warehouse, manifest, add, names, paths):
-                    spans = [a + b for a, b in zip(spans, _bad_spans(con, chunk))]
+                    faults = [a + b for a, b in zip(faults, _loaded_faults(con, chunk))]
                     if per_chunk:
                         con.execute("COMMIT")
                         con.execute("BEGIN TRANSACTION")
@@ -197,12 +202,17 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
                                WHERE metrics.doc_id = n.doc_id AND metrics.source_file IS DISTINCT FROM n.source_file
                                """).fetchone()[0]
                 con.unregister("_names")
-                files["regions"] = _regions_frame(con)
+                # the regions table is computed again only when the regions named or the gazetteer changed
+                labels = _region_labels(con)
+                versions = {"regions": regions_version(labels)}
+                if (rebuild or relations.relation_versions(con).get("regions") != versions["regions"]
+                        or not _has_schema(con, "regions")):
+                    files["regions"] = _regions_frame(labels)
                 for name, df in files.items():
                     _replace(con, name, df)
                 changed = rebuild or remap or bool(drop or add or renamed)
                 # a new version for each table this load wrote: stored views that read it are refreshed
-                versions = {name: relations.frame_version(df) for name, df in files.items()}
+                versions |= {name: relations.frame_version(df) for name, df in files.items() if name != "regions"}
                 if changed:
                     versions.update({n: uuid.uuid4().hex for n in ("documents", "sections", "metrics")})
                 relations.record_versions(con, versions)
@@ -221,7 +231,7 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
             counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
             previews = {t: con.execute(f'SELECT * FROM "{t}" LIMIT 5').df() for t in TABLES}
             schemas = {t: column_schema(con, t) for t in TABLES}
-            checks = _checks(con, manifest, tuple(spans))
+            checks = _checks(con, manifest, tuple(faults), len(add))
     context.log.info(f"warehouse: {'rebuilt' if rebuild else 'updated'}; {len(add)} documents in, "
                      f"{len(set(drop) - set(add))} out, {len(keep)} kept")
     for name in TABLES:
@@ -425,11 +435,27 @@ def _remap_indicators(con, doc_ids: list[str] | None = None) -> None:
     con.unregister("_mapped")
 
 
-def _regions_frame(con) -> pd.DataFrame:
-    """The regions the figures name and their ancestors in the gazetteer (district → city →
-    province), with how many units the gazetteer lists directly below each: what a roll-up needs
-    to say how complete it is."""
-    labels = {r[0] for r in con.execute("SELECT DISTINCT region FROM metrics WHERE coalesce(region, '') <> ''").fetchall()}
+def _region_labels(con) -> set[str]:
+    return {r[0] for r in con.execute("SELECT DISTINCT region FROM metrics WHERE coalesce(region, '') <> ''").fetchall()}
+
+
+@lru_cache(maxsize=1)
+def _gazetteer_version() -> str:
+    """Changes with the division data or the code that reads it."""
+    h = hashlib.sha256(gazetteer._location_file().read_bytes())
+    h.update(Path(gazetteer.__file__).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def regions_version(labels: set[str]) -> str:
+    """What the regions table is computed from: the regions the figures name, and the gazetteer."""
+    return relations.frame_version(pd.DataFrame({"region": sorted(labels)})) + _gazetteer_version()
+
+
+def _regions_frame(labels: set[str]) -> pd.DataFrame:
+    """The regions the figures name (`labels`) and their ancestors in the gazetteer (district →
+    city → province), with how many units the gazetteer lists directly below each: what a
+    roll-up needs to say how complete it is."""
     by_label = gazetteer.units_by_label()
     units = {}
     for label in labels:
@@ -467,18 +493,22 @@ def _replace(con, name: str, df: pd.DataFrame) -> None:
 
 def _schemas_match(con) -> bool:
     """Whether the per-document tables exist with the columns this code writes."""
-    for name in ("documents", "sections", "metrics"):
-        cols = [r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-            [name]).fetchall()]
-        if cols != list(SCHEMAS[name]):
-            return False
-    return True
+    return all(_has_schema(con, name) for name in ("documents", "sections", "metrics"))
 
 
-def _bad_spans(con, doc_ids: list[str]) -> tuple[int, int]:
-    """(metrics whose span of the cleaned text is not their quote, sections outside their document)
-    among the given documents' rows.
+def _has_schema(con, name: str) -> bool:
+    """Whether table `name` exists with the columns this code writes."""
+    cols = [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [name]).fetchall()]
+    return cols == list(SCHEMAS[name])
+
+
+def _loaded_faults(con, doc_ids: list[str]) -> tuple[int, int, int]:
+    """(metrics whose span of the cleaned text is not their quote, sections outside their document,
+    groups of duplicate metrics) among the given documents' rows. Each fault lies within one
+    document, so checking the documents a load inserted checks every row it wrote, at a cost that
+    does not grow with the warehouse.
 
     Compared with Python string slicing: DuckDB's substr on UTF-8 scans from the start of the text
     for every row, which is quadratic on a long document (a 3 MB article with 72k figures took 27 s)."""
@@ -502,22 +532,24 @@ def _bad_spans(con, doc_ids: list[str]) -> tuple[int, int]:
                 continue
             if a < 0 or b > len(t) or a > b:
                 bad_sections += 1
+        duplicates = con.execute("""SELECT count(*) FROM (
+                                      SELECT doc_id, char_start, char_end, subject, region, kind, count(*) c
+                                      FROM metrics WHERE doc_id IN (SELECT doc_id FROM _spans)
+                                      GROUP BY ALL HAVING c > 1)""").fetchall()[0][0]
     finally:
         con.unregister("_spans")
-    return bad_metrics, bad_sections
+    return bad_metrics, bad_sections, duplicates
 
 
-def _checks(con, manifest: pd.DataFrame, spans: tuple[int, int]) -> list[AssetCheckResult]:
-    """`spans`: (metrics whose span is not their quote, sections outside their document) among
-    the rows just loaded (see _bad_spans)."""
+def _checks(con, manifest: pd.DataFrame, faults: tuple[int, int, int], loaded: int) -> list[AssetCheckResult]:
+    """`faults`: (metrics whose span is not their quote, sections outside their document, groups
+    of duplicate metrics) among the `loaded` documents just inserted (see _loaded_faults)."""
     out = []
-    bad_spans, bad_secs = spans
+    bad_spans, bad_secs, dups = faults
     out.append(AssetCheckResult(asset_key="metrics", check_name="quote_matches_span", passed=bad_spans == 0,
-                                metadata={"mismatched": int(bad_spans)}))
-    dups = con.execute("""SELECT count(*) FROM (SELECT doc_id, char_start, char_end, subject, region, kind, count(*) c
-                          FROM metrics GROUP BY ALL HAVING c > 1)""").fetchone()[0]
+                                metadata={"mismatched": int(bad_spans), "documents_checked": loaded}))
     out.append(AssetCheckResult(asset_key="metrics", check_name="no_duplicate_metrics", passed=dups == 0,
-                                metadata={"duplicate_groups": int(dups)}))
+                                metadata={"duplicate_groups": int(dups), "documents_checked": loaded}))
     nonfinite = con.execute("SELECT count(*) FROM metrics WHERE value IS NULL OR NOT isfinite(value)").fetchone()[0]
     out.append(AssetCheckResult(asset_key="metrics", check_name="values_finite", passed=nonfinite == 0,
                                 metadata={"non_finite": int(nonfinite)}))
@@ -540,7 +572,7 @@ def _checks(con, manifest: pd.DataFrame, spans: tuple[int, int]) -> list[AssetCh
                                 metadata={"files_seen": seen, "accepted": accepted_files, "documents": int(docs),
                                           "duplicates": int(dup), "rejected_or_skipped": int(rej)}))
     out.append(AssetCheckResult(asset_key="sections", check_name="section_spans_in_text", passed=bad_secs == 0,
-                                metadata={"bad_spans": int(bad_secs)}))
+                                metadata={"bad_spans": int(bad_secs), "documents_checked": loaded}))
     no_reason = con.execute("SELECT count(*) FROM rejected_documents WHERE reason IS NULL OR reason = ''").fetchone()[0]
     reasons = con.execute("""SELECT split_part(reason, ':', 1) AS reason, count(*) AS files FROM rejected_documents
                              GROUP BY 1 ORDER BY 2 DESC""").df()

@@ -133,6 +133,9 @@ def warehouse_invariants(wh: Path) -> None:
         assert con.execute("""SELECT count(*) FROM sections s JOIN documents d USING (doc_id)
             WHERE s.char_start < 0 OR s.char_end > length(d.cleaned_text) OR s.char_start > s.char_end""").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM metrics WHERE value IS NULL OR NOT isfinite(value)").fetchone()[0] == 0
+        assert con.execute("""SELECT count(*) FROM (SELECT DISTINCT region FROM metrics WHERE coalesce(region, '') <> '') m
+                              LEFT JOIN regions r USING (region) WHERE r.region IS NULL""").fetchone()[0] == 0, \
+            "a region named by a figure is missing from the regions table"
         assert con.execute("SELECT count(*) - count(DISTINCT doc_id) FROM documents").fetchone()[0] == 0
         assert con.execute("SELECT count(*) - count(DISTINCT metric_id) FROM metrics").fetchone()[0] == 0
         # documents, duplicate names and rejections never overlap on a path

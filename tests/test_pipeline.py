@@ -168,15 +168,17 @@ def test_environment_configures_the_module_definitions(tmp_path, monkeypatch):
 
 
 def test_span_checks_detect_wrong_spans():
-    """The quote/section span checks can fail: one wrong metric span, one section past the end."""
+    """The checks of loaded rows can fail: one wrong metric span, one section past the end, one
+    figure stored twice."""
     import pandas as pd
 
-    from assets.warehouse import _bad_spans, _conform
+    from assets.warehouse import _conform, _loaded_faults
 
     text = "全年破获刑事案件2876起，同比上升5%。"
     docs = _conform(pd.DataFrame({"doc_id": ["d"], "cleaned_text": [text]}), "documents")
-    mets = _conform(pd.DataFrame({"doc_id": ["d", "d", "other"], "quote": ["2876起", "5%", "1起"],
-                                  "char_start": [8, 17, 0], "char_end": [13, 19, 2]}), "metrics", only=True)
+    mets = _conform(pd.DataFrame({"doc_id": ["d", "d", "other", "twice", "twice"],
+                                  "quote": ["2876起", "5%", "1起", "1起", "1起"],
+                                  "char_start": [8, 17, 0, 0, 0], "char_end": [13, 19, 2, 2, 2]}), "metrics", only=True)
     secs = _conform(pd.DataFrame({"doc_id": ["d", "d"], "char_start": [0, 5], "char_end": [len(text), len(text) + 1]}),
                     "sections")
     assert text[8:13] == "2876起" and text[18:20] == "5%" and text[17:19] != "5%"
@@ -185,8 +187,9 @@ def test_span_checks_detect_wrong_spans():
         con.register("_df", df)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM _df")
         con.unregister("_df")
-    assert _bad_spans(con, ["d", "other"]) == (1, 1)
-    assert _bad_spans(con, ["other"]) == (0, 0)  # only the documents asked about
+    assert _loaded_faults(con, ["d", "other"]) == (1, 1, 0)
+    assert _loaded_faults(con, ["other"]) == (0, 0, 0)  # only the documents asked about
+    assert _loaded_faults(con, ["twice", "d"]) == (1, 1, 1)  # one span, subject, region and kind twice
 
 
 def test_each_load_that_changes_metrics_refreshes_the_stored_views(tmp_path):

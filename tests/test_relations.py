@@ -89,3 +89,26 @@ def test_a_table_reading_another_stored_relation_is_rebuilt_whole(con):
     # its partition promise cannot be checked through another relation: rebuilt whole, and right
     assert create_relation(con, "v_share", files["v_share"], files).how == "rebuilt"
     assert rows(con, "v_share") == fresh(con, files["v_share"])
+
+
+def test_tables_read_by_several_relations_are_hashed_once_per_version(con):
+    """Two stored relations partitioned by the same key over one table: its row hashes are computed
+    by the first refresh of a table version and reused by the second, and a new version is hashed
+    again (a kept hash of an old version would hide a change)."""
+    count = "-- materialized: table\n-- partitioned by: region\nselect region, count(*) as n from metrics group by region"
+    files = {"v_total": TOTAL, "v_count": count}
+    record_versions(con, {"metrics": "v1"})
+    create_relation(con, "v_total", TOTAL, files)
+    create_relation(con, "v_count", count, files)
+    kept = con.execute("select distinct version from _table_partition_hashes where rel = 'metrics'").fetchall()
+    assert kept == [("v1",)]
+    con.execute("UPDATE metrics SET value = 9 WHERE region = 'b'")
+    con.execute("INSERT INTO metrics VALUES ('b', 1)")
+    record_versions(con, {"metrics": "v2"})
+    assert create_relation(con, "v_total", TOTAL, files).partitions == 1
+    # the second relation reads the hashes the first computed for v2, and still sees region b change
+    con.execute("UPDATE _table_partition_hashes SET fp = 'tampered' WHERE part = 'a' AND version = 'v2'")
+    refresh = create_relation(con, "v_count", count, files)
+    assert (refresh.how, refresh.partitions) == ("partitions", 2)  # b changed; a only seems to (the kept hash)
+    assert rows(con, "v_count") == fresh(con, count) and rows(con, "v_total") == fresh(con, TOTAL)
+    assert con.execute("select distinct version from _table_partition_hashes where rel = 'metrics'").fetchall() == [("v2",)]

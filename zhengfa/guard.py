@@ -122,7 +122,7 @@ def _live(manifest: pd.DataFrame | None) -> dict[str, set[str]]:
         return {}
     m = manifest[manifest["status"].isin(LIVE_STATUSES)]
     out: dict[str, set[str]] = {}
-    for path, doc_id in zip(m["path"], m["doc_id"]):
+    for path, doc_id in zip(m["path"].tolist(), m["doc_id"].tolist()):
         if isinstance(doc_id, str):
             out.setdefault(doc_id, set()).add(path)
     return out

@@ -24,6 +24,7 @@ from sqlglot import exp
 
 VERSIONS = "_relation_versions"  # relation → a token that changes whenever its rows may have changed
 PARTITIONS = "_relation_partitions"  # stored relation, partition value → hash of the rows it was computed from
+BASE_HASHES = "_table_partition_hashes"  # table, key, table version, partition value → hash of its rows
 
 _MATERIALIZED = re.compile(r"^--\s*materialized:\s*(table|view)\s*$", re.M)
 _PARTITIONED = re.compile(r"^--\s*partitioned by:\s*(\w+)\s*$", re.M)
@@ -132,11 +133,35 @@ class Refresh:
         return self.how in ("rebuilt", "partitions")
 
 
+def _row_hashes(con, rel: str, key: str) -> list[tuple]:
+    """(partition value, hash of its rows) of one relation. Several stored relations read the same
+    table: the hashes of a table version are computed once and kept (BASE_HASHES) until the
+    table's next version."""
+    version = relation_versions(con).get(rel)
+    compute = f'SELECT "{key}", bit_xor(hash(t))::VARCHAR FROM "{rel}" t GROUP BY 1'
+    if version is None:
+        return con.execute(compute).fetchall()
+    con.execute(f'CREATE TABLE IF NOT EXISTS "{BASE_HASHES}" (rel VARCHAR, "key" VARCHAR, version VARCHAR, '
+                'part VARCHAR, fp VARCHAR, marker BOOLEAN)')
+    kept = con.execute(f'SELECT part, fp, marker FROM "{BASE_HASHES}" WHERE rel = ? AND "key" = ? AND version = ?',
+                       [rel, key, version]).fetchall()
+    if any(marker for _, _, marker in kept):
+        return [(part, fp) for part, fp, marker in kept if not marker]
+    rows = con.execute(compute).fetchall()
+    con.execute(f'DELETE FROM "{BASE_HASHES}" WHERE rel = ? AND "key" = ?', [rel, key])
+    con.register("_hashes", pd.DataFrame({"part": [p for p, _ in rows] + [None], "fp": [h for _, h in rows] + [None],
+                                          "marker": [False] * len(rows) + [True]}).astype(
+        {"part": "string", "fp": "string", "marker": "bool"}))
+    con.execute(f'INSERT INTO "{BASE_HASHES}" SELECT ?, ?, ?, part, fp, marker FROM _hashes', [rel, key, version])
+    con.unregister("_hashes")
+    return rows
+
+
 def _partition_hashes(con, relations: list[str], key: str) -> dict[str | None, str]:
     """Partition value → a hash of every row with that value in the relations read."""
     out: dict[str | None, str] = {}
     for rel in sorted(relations):
-        for value, h in con.execute(f'SELECT "{key}", bit_xor(hash(t)) FROM "{rel}" t GROUP BY 1').fetchall():
+        for value, h in _row_hashes(con, rel, key):
             out[value] = out.get(value, "") + f"{rel}:{h};"
     return out
 

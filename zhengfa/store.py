@@ -140,19 +140,26 @@ class StageStore:
                                "WHERE code_version = ?", [files, code_version]).fetchall()
         return {r[0] for r in rows if r[0] is not None}
 
-    def done_keys(self, code_version: str) -> set[tuple[str, str]]:
-        """(document, source key) pairs with rows for this code version: a document whose page
-        metadata changed has a new source key and is not done."""
+    def missing(self, code_version: str, keys: dict[str, str]) -> set[str]:
+        """The documents of `keys` (doc_id → source key) without rows for this code version and
+        that source key: a document whose page metadata changed has a new key and is missing.
+        Compared inside the Parquet scan: only the missing ids come back to Python."""
+        if not keys:
+            return set()
         files = self.files()
         if not files:
-            return set()
+            return set(keys)
         with duckdb.connect() as con:
             cols = {r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?, union_by_name=true)",
                                               [files]).fetchall()}
             key = "coalesce(source_key, '')" if "source_key" in cols else "''"
-            rows = con.execute(f"SELECT DISTINCT doc_id, {key} FROM read_parquet(?, union_by_name=true) "
-                               "WHERE code_version = ?", [files, code_version]).fetchall()
-        return {(r[0], r[1]) for r in rows if r[0] is not None}
+            con.register("_wanted", pa.table({"doc_id": pa.array(list(keys), pa.string()),
+                                              "k": pa.array(list(keys.values()), pa.string())}))
+            rows = con.execute(f"""SELECT w.doc_id FROM _wanted w ANTI JOIN (
+                                     SELECT DISTINCT doc_id, {key} AS k FROM read_parquet(?, union_by_name=true)
+                                     WHERE code_version = ? AND doc_id IS NOT NULL) s
+                                   ON w.doc_id = s.doc_id AND w.k = s.k""", [files, code_version]).fetchall()
+        return {r[0] for r in rows}
 
     def read(self, code_version: str, doc_ids: list[str] | None = None, columns: list[str] | None = None,
              files: list[str] | None = None) -> pd.DataFrame:
@@ -187,11 +194,14 @@ class StageStore:
         if not files:
             return {}
         with duckdb.connect() as con:
+            only = ""
+            if doc_ids is not None:  # filtered in the scan: a run adding one document gets one row back
+                con.register("_wanted", pa.table({"doc_id": pa.array(list(doc_ids), pa.string())}))
+                only = "AND doc_id IN (SELECT doc_id FROM _wanted)"
             rows = con.execute("SELECT doc_id, max(filename) FROM read_parquet(?, union_by_name=true, filename=true) "
-                               "WHERE code_version = ? AND doc_id IS NOT NULL GROUP BY doc_id",
+                               f"WHERE code_version = ? AND doc_id IS NOT NULL {only} GROUP BY doc_id",
                                [files, code_version]).fetchall()
-        want = None if doc_ids is None else set(doc_ids)
-        return {d: f for d, f in rows if want is None or d in want}
+        return dict(rows)
 
     def batches(self, code_version: str, doc_ids=None, columns: list[str] | None = None,
                 batch_rows: int = 2048) -> Iterator[pa.RecordBatch]:
