@@ -510,3 +510,20 @@ def test_a_district_name_two_cities_share_is_settled_by_the_city_named():
 def test_a_municipality_settles_its_district():
     text = "北京市朝阳区2023年平安建设情况\n2023年，朝阳区刑事警情同比下降5.2%，全区调解纠纷1.8万件。"
     assert process_text("t", text)["document"]["region"] == "北京市朝阳区"
+
+
+@pytest.mark.parametrize("text", [
+    "会宁县公安局破案120起，白银市全市下降5%；寻乌县、长治久安的中山路\n赣州市章贡区2023年",
+    "甘州区刑事案件下降三成，长安网报道：建水县第三\n\n临川区与襄州区分别为31.2%和八五０农场",
+    "巴州/巴音郭楞蒙古自治州、克州/克孜勒苏两地，长治市长治久安",
+])
+def test_mentions_of_a_slice_are_those_a_scan_of_the_slice_finds(text):
+    """Every slice, at any two cuts: the mentions read off the whole text's scan (clean cuts) or
+    scanned again (a cut inside what may be a name or stop phrase) are what scanning the slice
+    alone finds."""
+    def key(ms):
+        return [(m.start, m.end, m.name, m.full) for m in ms]
+
+    for start in range(len(text) + 1):
+        for end in range(start, len(text) + 1):
+            assert key(regions.mentions_in(text, start, end)) == key(regions.find_mentions(text[start:end])), (start, end)

@@ -21,10 +21,14 @@ def section_regions(doc: Cleaned, sections: list[Section], ctx: DocContext) -> d
     default = ctx.label
     evidence: dict[int, dict[str, float]] = {}
     home_units = [home] if home else []
+    # the document's places were scanned once to decide its region (title, line break, text):
+    # each section reads its own off that scan
+    head = (doc.title or "") + "\n"
+    whole = head + doc.text
     for s in sections:
         text = s.text
         score: dict[str, float] = {}
-        mentions = regions.find_mentions(text)
+        mentions = regions.mentions_in(whole, len(head) + s.start, len(head) + s.end)
         covered = {i for m in mentions for i in range(m.start, m.end)}
         siblings = False
         for m, u in regions.resolve(mentions, home_units):
@@ -128,13 +132,15 @@ def trimmed_lead(text: str) -> str:
     return subjects.trim(text, places=False) if text else text
 
 
-def clause_region(prefix: str, region: str, anchor, national: bool = False, rank: bool = False) -> str:
+def clause_region(prefix: str, region: str, anchor, national: bool = False, rank: bool = False,
+                  sentence: str | None = None) -> str:
     """The area a figure's own words name: a sibling or sub-area named in its clause, else in its
     part of the sentence (since the last semicolon), else anywhere before it in the sentence
     (湖里刑事警情…), the narrowest first; several different areas named together leave it to
     their common parent (the section's). In a county's report, 全市 in the figure's clause is its
     city and 全省 its province. In a national report any place named there takes the figure
-    (如浙江省…, 以广东省为例，该省…), except a venue."""
+    (如浙江省…, 以广东省为例，该省…), except a venue. `sentence`: the text `prefix` begins, when
+    known (its places are scanned once for all its figures)."""
     if anchor is None and not national:
         return region
     clause_start = max((m.end() for m in re.finditer(r"[,，;；:：]", prefix)), default=0)
@@ -144,7 +150,7 @@ def clause_region(prefix: str, region: str, anchor, national: bool = False, rank
         if above is not None:
             return above.label
     for start in (clause_start, part_start, 0):
-        named = named_areas(prefix, start, anchor, own_clause=start == clause_start)
+        named = named_areas(prefix, start, anchor, own_clause=start == clause_start, sentence=sentence)
         if named:
             if named[-1] is None:
                 return region
@@ -153,12 +159,14 @@ def clause_region(prefix: str, region: str, anchor, national: bool = False, rank
     return region
 
 
-def named_areas(prefix: str, start: int, anchor, own_clause: bool = True) -> list[str | None]:
+def named_areas(prefix: str, start: int, anchor, own_clause: bool = True,
+                sentence: str | None = None) -> list[str | None]:
     """Areas named in prefix[start:] that may take a figure: labels, None for the anchor itself
     or an area above it. A place compared with (仅次于临川区) takes only a figure of its own clause
     (仅次于襄州区的31.2%), not the figures after it."""
     text = prefix[start:]
-    mentions = regions.find_mentions(text)
+    mentions = (regions.mentions_in(sentence, start, len(prefix)) if sentence is not None
+                else regions.find_mentions(text))
     context = [anchor] if anchor else regions.context_units(mentions)
     found = regions.resolve(mentions, context)
     named: list[str | None] = []

@@ -135,7 +135,7 @@ def _sentence_metrics(sentence: str, region: str, default_period: Period, ctx: D
         row_region = region
         if not place_labels:
             row_region = clause_region(sentence[:head.start], region, anchor, ctx.national and ctx.region is None,
-                                       head.rank_scope is not None)
+                                       head.rank_scope is not None, sentence=sentence)
         # kind, sign, baseline (a baseline carries over to the changes after it, up to a semicolon)
         kind, sign, basis = kind_of(head, w.before, w.clause_before, group)
         if kind == "change" and basis is None:

@@ -214,6 +214,31 @@ def find_mentions(text: str) -> list[Mention]:
     return list(_mentions(text))
 
 
+@lru_cache(maxsize=1)
+def _name_chars() -> frozenset[str]:
+    """Every character some place name or stop phrase contains."""
+    g = gazetteer()
+    return frozenset("".join(g.by_name)) | frozenset("".join(g.stop_phrases))
+
+
+def _clean_cut(text: str, i: int, chars: frozenset[str]) -> bool:
+    """No place name or stop phrase can span position i: one of the two characters around it
+    occurs in none."""
+    return i <= 0 or i >= len(text) or text[i - 1] not in chars or text[i] not in chars
+
+
+def mentions_in(text: str, start: int, end: int) -> list[Mention]:
+    """find_mentions(text[start:end]), positions relative to `start`. When no name or stop phrase
+    can span either cut (a line break, a comma, a digit), the slice holds exactly the mentions
+    of the whole text that lie inside it: they are read off the whole text's memoized scan, so
+    the clauses and sections of one text cost one scan."""
+    chars = _name_chars()
+    if not (_clean_cut(text, start, chars) and _clean_cut(text, end, chars)):
+        return find_mentions(text[start:end])
+    return [m if start == 0 else Mention(m.start - start, m.end - start, m.name, m.units, m.full)
+            for m in _mentions(text) if start <= m.start and m.end <= end]
+
+
 @lru_cache(maxsize=8192)
 def _mentions(text: str) -> tuple[Mention, ...]:
     # the same clause is scanned many times while a document's figures are placed: memoized
