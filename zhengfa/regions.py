@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from zhengfa import data_files
 
@@ -23,8 +24,9 @@ _TOWN_SUFFIXES = ("街道办事处", "街道", "地区办事处", "镇", "乡", 
 _COUNTY_SUFFIXES = ("自治县", "自治旗", "新区", "林区", "特区", "区", "县", "市", "旗")
 
 
-@dataclass(frozen=True)
-class Unit:
+class Unit(NamedTuple):
+    """A unit of the gazetteer. A named tuple: units are hashed and compared wherever evidence is
+    weighed, and a tuple does both in C."""
     level: str  # province | city | county
     name: str
     adcode: str
@@ -149,8 +151,8 @@ def _first_index(names) -> dict[str, tuple[int, ...]]:
     return {k: tuple(sorted(v, reverse=True)) for k, v in idx.items()}
 
 
-@dataclass(frozen=True)
-class Mention:
+class Mention(NamedTuple):
+    """A place name found in a text: its span, the name, the units it may be, whether it is a full name."""
     start: int
     end: int
     name: str
