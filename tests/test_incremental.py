@@ -337,3 +337,18 @@ def test_the_sensor_asks_again_once_when_its_run_failed(tmp_path):
                                     tags={"zhengfa/trigger": "raw_folder_sensor"}))
         retry = sensor(build_sensor_context(instance=instance, cursor=cursor))
         assert isinstance(retry, RunRequest) and retry.run_key == "retry-" + "f" * 32
+
+
+def test_the_text_version_covers_every_module_the_text_stages_run():
+    """An edit to any module the text stages import makes every document's rows stale: each of
+    them is hashed into TEXT_VERSION."""
+    import subprocess
+    import sys
+
+    from assets.stages import TEXT_MODULES
+
+    out = subprocess.run([sys.executable, "-c", "import sys, zhengfa.pipeline, zhengfa.parallel; "
+                          "print(' '.join(m for m in sys.modules if m.startswith('zhengfa.')))"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    imported = {m.split(".", 1)[1] for m in out} - {"parallel", "_warm"}  # the runner, not the rules
+    assert imported <= set(TEXT_MODULES), sorted(imported - set(TEXT_MODULES))

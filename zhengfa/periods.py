@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from zhengfa import data_files
 from zhengfa.figures import achieved_figures
 from zhengfa.numbers import parse_number
+from zhengfa.rx import needs
 
 if TYPE_CHECKING:
     from zhengfa.model import DocContext
@@ -28,6 +29,7 @@ class Rule:
     rx: re.Pattern
     start: str
     end: str
+    needs: tuple[str, ...] | None = None  # words one of which every match contains (rx.needs)
 
     @property
     def weak(self) -> bool:
@@ -36,7 +38,7 @@ class Rule:
 
 @lru_cache(maxsize=1)
 def rules() -> list[Rule]:
-    return [Rule(re.compile(rx), s, e) for rx, s, e in data_files.read_tsv("periods.tsv", 3)]
+    return [Rule(re.compile(rx), s, e, needs(rx)) for rx, s, e in data_files.read_tsv("periods.tsv", 3)]
 
 
 def _eval(expr: str, env: dict) -> int | None:
@@ -91,6 +93,8 @@ def _find_periods(text: str, report_year: int | None, publish_year: int | None,
     hits: list[PeriodHit] = []
     taken: list[tuple[int, int]] = []
     for rule in rules():
+        if rule.needs is not None and not any(w in text for w in rule.needs):
+            continue  # the phrase's word is absent: no match here
         for m in rule.rx.finditer(text):
             if any(a < m.end() and m.start() < b for a, b in taken):
                 continue
