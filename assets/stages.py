@@ -28,7 +28,9 @@ from zhengfa.store import StageStore, write_parquet_atomic, writer_lock
 
 POOL = "zhengfa_warehouse"
 COMPACT_AT = 48  # small batches in a store before they are merged into one (daily runs add one each)
-SMALL_BATCH = 1 << 20  # a batch under 1 MB counts towards compaction; a large build's chunks do not
+# a batch under 256 KB is small and gets merged; a build's chunks (hundreds of documents, a MB or
+# more per store) are never rewritten by a later small run
+SMALL_BATCH = 1 << 18
 _ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import (
     AssetCheckResult,
@@ -269,22 +270,29 @@ def _load_documents(con, warehouse: Warehouse, manifest: pd.DataFrame, ids: list
     # in the order of the documents store's batches: the documents of a chunk then sit in a few
     # batch files of each store (written together), and each insert reads only those, not the store
     ids = sorted(ids, key=lambda d: (latest["documents"].get(d, ""), d))
-    sizes = manifest.drop_duplicates("doc_id").set_index("doc_id")["size"]
-    con.register("_file", pd.DataFrame({"doc_id": ids, "source_file": [names.get(d) for d in ids],
-                                        "path": [paths.get(d) for d in ids],
-                                        "size": [sizes.get(d) for d in ids]}).astype(
-        {"doc_id": "string", "source_file": "string", "path": "string", "size": "Int64"}))
-    try:
-        for i in range(0, len(ids), LOAD_CHUNK):
-            chunk = ids[i:i + LOAD_CHUNK]
+    first = manifest.drop_duplicates("doc_id")
+    sizes = dict(zip(first["doc_id"].tolist(), first["size"].tolist()))
+    for i in range(0, len(ids), LOAD_CHUNK):
+        chunk = ids[i:i + LOAD_CHUNK]
+        # each chunk's file names alone: a join with every document's would cost each insert a
+        # scan that grows with the collection
+        con.register("_file", pa.table({"doc_id": pa.array(chunk, pa.string()),
+                                        "source_file": pa.array([names.get(d) for d in chunk], pa.string()),
+                                        "path": pa.array([paths.get(d) for d in chunk], pa.string()),
+                                        "size": pa.array([_int_or_none(sizes.get(d)) for d in chunk], pa.int64())}))
+        try:
             for table in ("documents", "sections", "metrics"):
                 _insert_from_store(con, warehouse, table, chunk, latest)
-            stale = _stale_mappings(con, warehouse, chunk, latest["metrics"])
-            if stale:
-                _remap_indicators(con, stale)
-            yield chunk
-    finally:
-        con.unregister("_file")
+        finally:
+            con.unregister("_file")
+        stale = _stale_mappings(con, warehouse, chunk, latest["metrics"])
+        if stale:
+            _remap_indicators(con, stale)
+        yield chunk
+
+
+def _int_or_none(x) -> int | None:
+    return None if x is None or pd.isna(x) else int(x)
 
 
 def _latest_rows(con, stage: str, chunk: list[str], latest: dict[str, str], alias: str) -> str | None:

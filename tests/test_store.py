@@ -1,4 +1,6 @@
 """Parquet store and folder scan details."""
+import os
+
 import pandas as pd
 
 from zhengfa import ingest
@@ -104,3 +106,29 @@ def test_the_manifest_is_read_by_path_whatever_its_columns(tmp_path):
     assert by_path["a.txt"].doc_id == "h1" and by_path["a.txt"].judged_by is None
     assert by_path["b.txt"].status == "skipped" and pd.isna(by_path["b.txt"].size)
     assert ingest.previous_by_path(None) == {} and ingest.previous_by_path(old.iloc[:0]) == {}
+
+
+def test_compaction_merges_the_small_batches_and_leaves_a_builds_chunks(tmp_path):
+    """A build's large batches stay as written (a load reads a few of them per group of documents);
+    the small batches of later runs merge into one, with their documents' current rows only."""
+    store = StageStore(tmp_path, "metrics")
+    big = [pd.DataFrame({"doc_id": [f"b{k}{i}" for i in range(300)], "code_version": "v1",
+                         "x": list(range(300)), "pad": ["正文" * 40] * 300}) for k in range(2)]
+    for df in big:
+        store.write(df)
+    large = {f: os.path.getsize(f) for f in store.files()}
+    small_bytes = min(large.values())
+    store.write(pd.DataFrame({"doc_id": ["b00"], "code_version": ["v1"], "x": [-5], "pad": ["新"]}))  # b00 again
+    store.write(pd.DataFrame({"doc_id": ["n1"], "code_version": ["v1"], "x": [7], "pad": ["新"]}))
+    store.write(pd.DataFrame({"doc_id": ["n2"], "code_version": ["v1"], "x": [8], "pad": ["新"]}))  # n2 removed
+    store.write(pd.DataFrame({"doc_id": ["b11"], "code_version": ["v0"], "x": [0], "pad": ["旧"]}))  # older code
+    live = {d for df in big for d in df["doc_id"]} | {"n1"}
+    before = store.read("v1")
+    assert store.compact("v1", live, min_files=4, small_bytes=small_bytes) == 4
+    after = store.files()
+    assert {f: os.path.getsize(f) for f in after if f in large} == large  # the build's chunks untouched
+    assert len(after) == 3
+    got = store.read("v1").set_index("doc_id")["x"]
+    assert got["b00"] == -5 and got["n1"] == 7 and "n2" not in got.index and got["b11"] == 1
+    assert len(got) == len(live)
+    assert before[before["doc_id"].isin(live)].set_index("doc_id")["x"].sort_index().equals(got.sort_index())

@@ -309,20 +309,26 @@ class StageStore:
         return self.dir / f"batch-{stamp}-{ns % 10**9:09d}-{uuid.uuid4().hex[:6]}.parquet"
 
     def compact(self, code_version: str, keep_ids: set[str], min_files: int = 2, small_bytes: int | None = None) -> int:
-        """Rewrite the store as one batch holding only current rows (this code version, live
-        documents); returns the number of files replaced. Streams batch by batch, so memory does
-        not grow with the store. `small_bytes`: only batches smaller than this count towards
-        `min_files` (the chunks of a large build are not rewritten by the next small run). Call
-        while holding the writer lock."""
+        """Merge the small batches into one holding their documents' current rows (this code
+        version, live documents); returns the number of files replaced. `small_bytes`: batches
+        under this size are small (one incremental run's); the others (a build's chunks) are left
+        as written, so a load that reads a few chunks' files per group of documents never finds
+        the whole store merged into one file it must scan each time. None: every batch is small,
+        and the store becomes one batch. Streams batch by batch, so memory does not grow with the
+        store. Call while holding the writer lock."""
         old = self.files()
-        counted = old if small_bytes is None else [f for f in old if os.path.getsize(f) < small_bytes]
-        if len(old) < 2 or len(counted) < max(2, min_files):
+        small = old if small_bytes is None else [f for f in old if os.path.getsize(f) < small_bytes]
+        if len(old) < 2 or len(small) < max(2, min_files):
             return 0
+        wanted = keep_ids
+        if len(small) < len(old):  # only the documents whose current rows sit in a small batch
+            merged = set(small)
+            wanted = {d for d, f in self.latest_files(code_version).items() if f in merged and d in keep_ids}
         new = self._batch_path()
         tmp = _temporary(new)
         writer = None
         try:
-            for batch in self.batches(code_version, keep_ids):
+            for batch in self.batches(code_version, wanted):
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, batch.schema)
                 writer.write_batch(batch, row_group_size=_rows_per_group(batch))
@@ -331,8 +337,7 @@ class StageStore:
                 writer.close()
         if writer is not None:
             _publish(tmp, new)
-        for f in old:
-            if writer is None or f != str(new):
-                os.remove(f)
-        return len(old)
+        for f in small:
+            os.remove(f)
+        return len(small)
 
