@@ -527,3 +527,14 @@ def test_mentions_of_a_slice_are_those_a_scan_of_the_slice_finds(text):
     for start in range(len(text) + 1):
         for end in range(start, len(text) + 1):
             assert key(regions.mentions_in(text, start, end)) == key(regions.find_mentions(text[start:end])), (start, end)
+
+
+def test_towns_of_a_slice_are_those_a_scan_of_the_slice_finds():
+    """Streets of a district read off one scan of the whole text, for every slice: the same as
+    scanning the slice alone, whether the cuts fall on line breaks or inside a name."""
+    text = "思明区莲前街道派出所破案，嘉莲街道和鹭江等地\n湖里区殿前街道、禾山在内\n\n长治久安，莲前片区"
+    counties = {"厦门市思明区", "厦门市湖里区"}
+    assert len(regions.find_towns(text, counties)) >= 5
+    spans = [(a, b) for a in range(len(text) + 1) for b in range(a, len(text) + 1)]
+    for (a, b), got in zip(spans, regions.towns_within(text, counties, spans)):
+        assert got == regions.find_towns(text[a:b], counties), (a, b)

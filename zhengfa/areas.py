@@ -25,10 +25,12 @@ def section_regions(doc: Cleaned, sections: list[Section], ctx: DocContext) -> d
     # each section reads its own off that scan
     head = (doc.title or "") + "\n"
     whole = head + doc.text
-    for s in sections:
+    spans = [(len(head) + s.start, len(head) + s.end) for s in sections]
+    towns = regions.towns_within(whole, ctx.area, spans) if ctx.area else [[] for _ in sections]
+    for s, (a, b), section_towns in zip(sections, spans, towns):
         text = s.text
         score: dict[str, float] = {}
-        mentions = regions.mentions_in(whole, len(head) + s.start, len(head) + s.end)
+        mentions = regions.mentions_in(whole, a, b)
         covered = {i for m in mentions for i in range(m.start, m.end)}
         siblings = False
         for m, u in regions.resolve(mentions, home_units):
@@ -44,10 +46,9 @@ def section_regions(doc: Cleaned, sections: list[Section], ctx: DocContext) -> d
             own = where_when.scope_words(text, home)
             if own:
                 score[default] = score.get(default, 0) + 2.0 * own
-        if ctx.area:
-            for pos, county in regions.find_towns(text, ctx.area):
-                if pos not in covered:  # 广水 the county, not 广水街道 again
-                    score[county.label] = score.get(county.label, 0) + 1
+        for pos, county in section_towns:
+            if pos not in covered:  # 广水 the county, not 广水街道 again
+                score[county.label] = score.get(county.label, 0) + 1
         evidence[s.ord] = score
     # Numbered sibling headings of one run (1 / 2 / 3) share their evidence.
     series: dict[int, dict[str, float]] = {}

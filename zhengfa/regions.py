@@ -333,6 +333,28 @@ def find_towns(text: str, counties: set[str]) -> list[tuple[int, Unit]]:
     return out
 
 
+def _line_cut(text: str, i: int) -> bool:
+    """Position i is an end of the text or next to a line break."""
+    return i <= 0 or i >= len(text) or text[i - 1] == "\n" or text[i] == "\n"
+
+
+def towns_within(text: str, counties: set[str], spans: list[tuple[int, int]]) -> list[list[tuple[int, Unit]]]:
+    """find_towns(text[a:b], counties) for each (a, b) of `spans`, positions relative to a. Where
+    both cuts are at line breaks (no town name, stop phrase or the words around a short name
+    that make it a place, 在莲前 / 莲前片区, reach across one), a slice holds exactly the whole
+    text's towns inside it, so one scan of the whole text serves every such slice."""
+    whole = None
+    out = []
+    for a, b in spans:
+        if not (_line_cut(text, a) and _line_cut(text, b)):
+            out.append(find_towns(text[a:b], counties))
+            continue
+        if whole is None:
+            whole = find_towns(text, counties)
+        out.append([(i - a, u) for i, u in whole if a <= i < b])
+    return out
+
+
 @lru_cache(maxsize=1)
 def units_by_label() -> dict[str, Unit]:
     return {u.label: u for u in gazetteer().units}
