@@ -187,10 +187,12 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
                 # the new documents' rows, a chunk at a time straight from the stores
                 faults = [0, 0, 0]
                 for chunk in _load_documents(con, warehouse, manifest, add, names, paths):
-                    faults = [a + b for a, b in zip(faults, _loaded_faults(con, chunk))]
+                    faults = [a + b for a, b in zip(faults, _loaded_faults(con, chunk, prefix=NEW))]
                     if per_chunk:
                         con.execute("COMMIT")
                         con.execute("BEGIN TRANSACTION")
+                for name in ("documents", "sections", "metrics"):
+                    con.execute(f'DROP TABLE IF EXISTS temp.main."{NEW}{name}"')
                 # renamed files and duplicates taking over a name: refresh the names of every live document
                 con.register("_names", mapping.astype("string"))
                 con.execute("""UPDATE documents SET source_file = n.source_file, path = n.path FROM _names n
@@ -310,9 +312,15 @@ def _latest_rows(con, stage: str, chunk: list[str], latest: dict[str, str], alia
             f"WHERE x.code_version = '{version}') {alias}")
 
 
+NEW = "_new_"  # prefix of the temporary tables holding the rows of the chunk being loaded
+
+
 def _insert_from_store(con, warehouse: Warehouse, table: str, chunk: list[str], latest: dict) -> None:
+    """Insert the chunk's rows of `table`, staged first in the temporary table _new_<table>: the
+    checks of loaded rows read them there, not by scanning a table that grows with the collection."""
     source = _latest_rows(con, table, chunk, latest[table], "s")
     if source is None:
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "{NEW}{table}" AS SELECT * FROM "{table}" LIMIT 0')
         return
     raw = _latest_rows(con, "raw", chunk, latest["raw"], "r") if table == "documents" else None
     try:
@@ -330,7 +338,9 @@ def _insert_from_store(con, warehouse: Warehouse, table: str, chunk: list[str], 
         joins = "LEFT JOIN _file m ON m.doc_id = s.doc_id" + (f" LEFT JOIN {raw} ON r.doc_id = s.doc_id" if raw else "")
         row_id = _ROW_ID[table]
         where = f'WHERE s."{row_id}" IS NOT NULL' if row_id else ""  # markers of documents without rows
-        con.execute(f'INSERT INTO "{table}" SELECT {", ".join(exprs)} FROM {source} {joins} {where}')
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "{NEW}{table}" AS '
+                    f'SELECT {", ".join(exprs)} FROM {source} {joins} {where}')
+        con.execute(f'INSERT INTO "{table}" SELECT * FROM "{NEW}{table}"')
     finally:
         con.unregister("_want_s")
         if raw is not None:
@@ -507,20 +517,21 @@ def _has_schema(con, name: str) -> bool:
     return cols == list(SCHEMAS[name])
 
 
-def _loaded_faults(con, doc_ids: list[str]) -> tuple[int, int, int]:
+def _loaded_faults(con, doc_ids: list[str], prefix: str = "") -> tuple[int, int, int]:
     """(metrics whose span of the cleaned text is not their quote, sections outside their document,
-    groups of duplicate metrics) among the given documents' rows. Each fault lies within one
-    document, so checking the documents a load inserted checks every row it wrote, at a cost that
-    does not grow with the warehouse.
+    groups of duplicate metrics) among the given documents' rows, read from the tables
+    <prefix>documents, <prefix>sections and <prefix>metrics. Each fault lies within one document,
+    so checking the documents a load inserted (staged in _new_* tables) checks every row it wrote,
+    at a cost that does not grow with the warehouse.
 
     Compared with Python string slicing: DuckDB's substr on UTF-8 scans from the start of the text
     for every row, which is quadratic on a long document (a 3 MB article with 72k figures took 27 s)."""
     con.register("_spans", pd.DataFrame({"doc_id": doc_ids}, dtype="string"))
     try:
-        text = dict(con.execute("SELECT doc_id, cleaned_text FROM documents "
+        text = dict(con.execute(f"SELECT doc_id, cleaned_text FROM {prefix}documents "
                                 "WHERE doc_id IN (SELECT doc_id FROM _spans)").fetchall())
         bad_metrics = 0
-        for d, a, b, q in con.execute("SELECT doc_id, char_start, char_end, quote FROM metrics "
+        for d, a, b, q in con.execute(f"SELECT doc_id, char_start, char_end, quote FROM {prefix}metrics "
                                       "WHERE doc_id IN (SELECT doc_id FROM _spans)").fetchall():
             t = text.get(d)
             if t is None or a is None or b is None or q is None:
@@ -528,16 +539,16 @@ def _loaded_faults(con, doc_ids: list[str]) -> tuple[int, int, int]:
             if t[a:b] != q:
                 bad_metrics += 1
         bad_sections = 0
-        for d, a, b in con.execute("SELECT doc_id, char_start, char_end FROM sections "
+        for d, a, b in con.execute(f"SELECT doc_id, char_start, char_end FROM {prefix}sections "
                                    "WHERE doc_id IN (SELECT doc_id FROM _spans)").fetchall():
             t = text.get(d)
             if t is None or a is None or b is None:
                 continue
             if a < 0 or b > len(t) or a > b:
                 bad_sections += 1
-        duplicates = con.execute("""SELECT count(*) FROM (
+        duplicates = con.execute(f"""SELECT count(*) FROM (
                                       SELECT doc_id, char_start, char_end, subject, region, kind, count(*) c
-                                      FROM metrics WHERE doc_id IN (SELECT doc_id FROM _spans)
+                                      FROM {prefix}metrics WHERE doc_id IN (SELECT doc_id FROM _spans)
                                       GROUP BY ALL HAVING c > 1)""").fetchall()[0][0]
     finally:
         con.unregister("_spans")
