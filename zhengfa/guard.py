@@ -116,28 +116,31 @@ class RemovalVerdict:
         return f"refused: {self.summary(raw_dir)}; {NOTHING_CHANGED}; {HOW_TO_ALLOW}"
 
 
-def _live(manifest: pd.DataFrame | None) -> dict[str, set[str]]:
-    """doc_id → paths for the live rows of a manifest."""
+def _live(manifest: pd.DataFrame | None) -> tuple[list[str], list[str]]:
+    """(paths, doc_ids) of the live rows of a manifest that carry a document id."""
     if manifest is None or manifest.empty:
-        return {}
+        return [], []
     m = manifest[manifest["status"].isin(LIVE_STATUSES)]
-    out: dict[str, set[str]] = {}
-    for path, doc_id in zip(m["path"].tolist(), m["doc_id"].tolist()):
-        if isinstance(doc_id, str):
-            out.setdefault(doc_id, set()).add(path)
-    return out
+    pairs = [(p, d) for p, d in zip(m["path"].tolist(), m["doc_id"].tolist()) if isinstance(d, str)]
+    return [p for p, _ in pairs], [d for _, d in pairs]
 
 
 def removal_verdict(previous: pd.DataFrame | None, current: pd.DataFrame,
                     limits: RemovalLimits = RemovalLimits()) -> RemovalVerdict:
-    """Compare the previous manifest with a new one: how many live documents go, and whether that is refused."""
-    before, after = _live(previous), _live(current)
-    live_paths_after = set().union(*after.values()) if after else set()
-    removed = {d: sorted(paths) for d, paths in before.items()
-               if d not in after and not (paths & live_paths_after)}
-    n = len(removed)
-    refused = bool(before) and n > 0 and (not after or (n > limits.share * len(before) and n >= limits.min_count))
-    return RemovalVerdict(live=len(before), remaining=len(after), removed_paths=removed, refused=refused,
+    """Compare the previous manifest with a new one: how many live documents go, and whether that is refused.
+    A document goes when no live file holds it any more and none of its former paths is live."""
+    before_paths, before_ids = _live(previous)
+    after_paths, after_ids = _live(current)
+    still = set(after_ids)
+    live_paths_after = set(after_paths)
+    gone: dict[str, set[str]] = {}
+    for path, doc_id in zip(before_paths, before_ids):
+        if doc_id not in still:
+            gone.setdefault(doc_id, set()).add(path)
+    removed = {d: sorted(paths) for d, paths in gone.items() if not (paths & live_paths_after)}
+    n, live = len(removed), len(set(before_ids))
+    refused = live > 0 and n > 0 and (not still or (n > limits.share * live and n >= limits.min_count))
+    return RemovalVerdict(live=live, remaining=len(still), removed_paths=removed, refused=refused,
                           limits=limits)
 
 
