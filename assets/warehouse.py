@@ -149,8 +149,10 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
         manifest = read_manifest(warehouse)
         accepted = manifest[manifest["status"] == "accepted"]
         live = set(accepted["doc_id"].dropna())
-        names = accepted.groupby("doc_id")["file_name"].first().to_dict()
-        paths = accepted.groupby("doc_id")["path"].first().to_dict()
+        names, paths = {}, {}  # the first accepted file of each document
+        for d, name, path in zip(accepted["doc_id"].tolist(), accepted["file_name"].tolist(), accepted["path"].tolist()):
+            if isinstance(d, str) and d not in names:
+                names[d], paths[d] = name, path
         with duckdb.get_connection() as con:
             rebuild = not _schemas_match(con)
             present = {} if rebuild else {d: (v, k or "") for d, v, k in con.execute(
@@ -610,13 +612,31 @@ def _checks(con, manifest: pd.DataFrame, faults: tuple[int, int, int], loaded: i
 FRAGMENT_SHARE_MAX = 0.05
 
 
-def _subject_check(con) -> AssetCheckResult:
-    """Subjects without a noun that names a thing, by how many metrics carry them."""
-    from zhengfa.subjects import names_a_thing
+VERDICTS = "_subject_verdicts"  # subject, text version → whether it names a thing (kept: jieba is slow to load)
 
-    counts = con.execute("SELECT subject, count(*) AS n FROM metrics GROUP BY subject").fetchall()
-    total = sum(n for _, n in counts)
-    bad = sorted(((s, n) for s, n in counts if not names_a_thing(s or "")), key=lambda x: (-x[1], x[0] or ""))
+
+def _subject_check(con) -> AssetCheckResult:
+    """Subjects without a noun that names a thing, by how many metrics carry them. A subject is
+    judged once per text version (the verdict is kept in _subject_verdicts): a run that brings no
+    new subject needs no tagger."""
+    con.execute(f'CREATE TABLE IF NOT EXISTS "{VERDICTS}" (subject VARCHAR, version VARCHAR, names_a_thing BOOLEAN)')
+    counts = con.execute(f"""SELECT m.subject, count(*) AS n, any_value(v.names_a_thing) AS ok
+                             FROM metrics m LEFT JOIN "{VERDICTS}" v
+                               ON v.subject = coalesce(m.subject, '') AND v.version = ?
+                             GROUP BY m.subject""", [TEXT_VERSION]).fetchall()
+    unknown = [s or "" for s, _, ok in counts if ok is None]
+    if unknown:
+        from zhengfa.subjects import names_a_thing
+
+        judged = {s: names_a_thing(s) for s in unknown}
+        con.execute(f'DELETE FROM "{VERDICTS}" WHERE version <> ?', [TEXT_VERSION])
+        con.register("_judged", pa.table({"subject": pa.array(list(judged), pa.string()),
+                                          "ok": pa.array(list(judged.values()), pa.bool_())}))
+        con.execute(f'INSERT INTO "{VERDICTS}" SELECT subject, ?, ok FROM _judged', [TEXT_VERSION])
+        con.unregister("_judged")
+        counts = [(s, n, judged[s or ""] if ok is None else ok) for s, n, ok in counts]
+    total = sum(n for _, n, _ in counts)
+    bad = sorted(((s, n) for s, n, ok in counts if not ok), key=lambda x: (-x[1], x[0] or ""))
     n_bad = sum(n for _, n in bad)
     share = n_bad / total if total else 0.0
     listing = pd.DataFrame(bad[:30], columns=["subject", "metrics"])

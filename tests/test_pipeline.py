@@ -239,3 +239,33 @@ def test_figures_mapped_by_another_taxonomy_are_mapped_again_at_load(tmp_path):
     (wh / "zhengfa.duckdb").unlink()  # the next run loads every document from the stores
     run_job(raw, wh)
     assert snapshot(wh, ["metrics"]) == before
+
+
+def test_subject_verdicts_are_kept_per_text_version(built, tmp_path):
+    """The subject check judges each subject once per text version and reads the kept verdicts
+    afterwards; its figures are what judging every subject again gives."""
+    import shutil
+
+    from assets.stages import TEXT_VERSION
+    from assets.warehouse import VERDICTS, _subject_check
+    from zhengfa.subjects import names_a_thing
+
+    _, wh, _ = built
+    copy = tmp_path / "wh.duckdb"
+    shutil.copy(wh / "zhengfa.duckdb", copy)
+    con = duckdb.connect(str(copy))
+    try:
+        counts = con.execute("SELECT subject, count(*) FROM metrics GROUP BY subject").fetchall()
+        expected = sum(n for s, n in counts if not names_a_thing(s or ""))
+        assert _subject_check(con).metadata["without_a_noun"].value == expected
+        kept = con.execute(f'SELECT count(*), count(DISTINCT version) FROM "{VERDICTS}"').fetchone()
+        assert kept == (len(counts), 1)
+        assert con.execute(f'SELECT any_value(version) FROM "{VERDICTS}"').fetchone()[0] == TEXT_VERSION
+        # the kept verdicts are what the next check reads: flipped, every subject counts as a fragment
+        con.execute(f'UPDATE "{VERDICTS}" SET names_a_thing = false')
+        assert _subject_check(con).metadata["without_a_noun"].value == sum(n for _, n in counts)
+        # another text version's verdicts are not read
+        con.execute(f"UPDATE \"{VERDICTS}\" SET version = 'older'")
+        assert _subject_check(con).metadata["without_a_noun"].value == expected
+    finally:
+        con.close()
