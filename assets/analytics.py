@@ -7,7 +7,6 @@ import hashlib
 import html
 import json
 import os
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -16,8 +15,9 @@ from dagster_duckdb import DuckDBResource
 
 from assets.stages import POOL
 from assets.warehouse import SQL_DIR
-from resources import Warehouse
-from zhengfa import relations
+from resources import TextWorkers, Warehouse
+from zhengfa import parallel, provenance, relations
+from zhengfa.provenance import ROW_FIELDS, page_name
 from zhengfa.store import publish_snapshot, wait_for_duckdb, write_parquet_atomic, writer_lock
 
 SNAPSHOT_NAME = "zhengfa_read.duckdb"
@@ -91,74 +91,10 @@ def indicator_chart(context: AssetExecutionContext, warehouse: Warehouse, duckdb
 
 # ---------------------------------------------------------------- provenance pages
 
-PAGE_CSS = """
-body { font-family: "Noto Sans CJK SC", "Noto Sans SC", sans-serif; max-width: 52em; margin: 2em auto; line-height: 1.9; }
-h1 { font-size: 1.3em; } .meta { color: #555; font-size: 0.9em; }
-mark.fig { background: #ffe08a; position: relative; cursor: help; padding: 0 1px; }
-mark.fig.coded { background: #a7e3a1; }
-mark.fig .row { display: none; position: absolute; left: 0; top: 1.8em; z-index: 10; background: #fff;
-  border: 1px solid #888; padding: 0.4em 0.6em; white-space: nowrap; font-size: 0.85em; line-height: 1.5;
-  box-shadow: 0 2px 6px rgba(0,0,0,0.2); }
-mark.fig:hover .row, mark.fig:focus .row { display: block; }
-.legend span { padding: 0 0.4em; margin-right: 1em; }
-p.para { white-space: pre-wrap; margin: 0.6em 0; }
-"""
-
-ROW_FIELDS = ["kind", "value", "unit", "approx", "basis", "subject", "indicator", "region", "period_start",
-              "period_end"]
-
-
-def page_name(source_file: str, doc_id: str) -> str:
-    stem = re.sub(r"[^\w\u4e00-\u9fff.-]+", "_", Path(source_file or "document").stem)[:60]
-    return f"{stem}-{doc_id[:8]}.html"
-
-
-def _row_html(m: dict) -> str:
-    cells = []
-    for f in ROW_FIELDS:
-        v = m.get(f)
-        if v is None or (isinstance(v, float) and v != v):
-            v = "—"
-        elif isinstance(v, float) and v.is_integer():
-            v = int(v)
-        cells.append(f'<span class="f-{f}"><b>{f}</b> {html.escape(str(v))}</span>')
-    return "<br>".join(cells)
-
-
-def render_page(doc: dict, metrics: list[dict]) -> str:
-    """The cleaned text with each figure highlighted; hovering a figure shows its normalized row(s)
-    (figures sharing a span are shown together; a span overlapping an earlier one is not marked)."""
-    text = doc["cleaned_text"] or ""
-    spans: dict[tuple[int, int], list[dict]] = {}
-    for m in metrics:
-        spans.setdefault((int(m["char_start"]), int(m["char_end"])), []).append(m)
-    parts, pos = [], 0
-    for (a, b), rows in sorted(spans.items()):
-        if a < pos or b > len(text):
-            continue
-        parts.append(html.escape(text[pos:a]))
-        coded = any(r.get("indicator") for r in rows)
-        tip = "<hr>".join(_row_html(r) for r in rows)
-        ids = " ".join(r["metric_id"] for r in rows)
-        parts.append(f'<mark class="fig{" coded" if coded else ""}" tabindex="0" data-metric-ids="{html.escape(ids)}">'
-                     f'{html.escape(text[a:b])}<span class="row">{tip}</span></mark>')
-        pos = b
-    parts.append(html.escape(text[pos:]))
-    body = "".join(parts)
-    paragraphs = "".join(f'<p class="para">{p}</p>' for p in body.split("\n") if p.strip())
-    title = html.escape(doc.get("title") or doc["source_file"] or "")
-    meta = " · ".join(html.escape(str(x)) for x in (doc["source_file"], doc.get("region"), doc.get("report_year"),
-                                                     doc.get("publish_date")) if x is not None and x == x and x != "")
-    return (f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{title}</title>'
-            f"<style>{PAGE_CSS}</style></head><body><h1>{title}</h1><p class=\"meta\">{meta} · "
-            f"{len(metrics)} figures</p><p class=\"legend\"><span style=\"background:#a7e3a1\">indicator code</span>"
-            f"<span style=\"background:#ffe08a\">no code</span> hover a figure for its row</p>{paragraphs}</body></html>")
-
-
 # What a page shows depends on its document's extraction (code version and page metadata), its
 # file name, the taxonomy (indicator codes) and this module's rendering: a page is rendered again
 # only when one of them changed, so a run after adding one document renders one page.
-_RENDER_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+_RENDER_VERSION = hashlib.sha256(Path(__file__).read_bytes() + Path(provenance.__file__).read_bytes()).hexdigest()[:12]
 
 
 def page_keys(con) -> pd.DataFrame:
@@ -173,6 +109,7 @@ def page_keys(con) -> pd.DataFrame:
 
 
 PAGE_CHUNK = 5000  # documents whose pages are rendered from one pair of queries
+RENDER_CHUNK = 200  # pages handed to the workers at a time
 
 
 def _documents_with_metrics(con, doc_ids: list[str]):
@@ -203,7 +140,8 @@ def _documents_with_metrics(con, doc_ids: list[str]):
        description="One HTML page per document in the warehouse folder (provenance/): its cleaned text with each extracted "
                    "figure highlighted (green: with an indicator code) and its normalized row on hover; index.html "
                    "lists the pages. Only pages whose document, taxonomy or rendering changed are rendered again.")
-def provenance_pages(context: AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource) -> MaterializeResult:
+def provenance_pages(context: AssetExecutionContext, warehouse: Warehouse, duckdb: DuckDBResource,
+                     text_workers: TextWorkers) -> MaterializeResult:
     out = warehouse.path / "provenance"
     out.mkdir(parents=True, exist_ok=True)
     keys_file = out / "pages.parquet"  # page → the render key it was written with
@@ -217,19 +155,33 @@ def provenance_pages(context: AssetExecutionContext, warehouse: Warehouse, duckd
             on_disk = {e.name for e in os.scandir(out)}  # one listing, not a stat per page
             stale = [d for d, page, key in zip(docs["doc_id"].tolist(), docs["page"].tolist(), docs["key"].tolist())
                      if rendered.get(page) != key or page not in on_disk]
-            for doc, metrics in _documents_with_metrics(con, stale):
-                name = page_name(doc["source_file"], doc["doc_id"])
-                target = out / name
-                tmp = target.with_name(f".{name}.tmp")
-                tmp.write_text(render_page(doc, metrics), encoding="utf-8")
-                tmp.replace(target)
+
+            def chunks():
+                """RENDER_CHUNK pages at a time, each (target, document row, its figures)."""
+                items = []
+                for doc, metrics in _documents_with_metrics(con, stale):
+                    items.append((str(out / page_name(doc["source_file"], doc["doc_id"])), doc, metrics))
+                    if len(items) == RENDER_CHUNK:
+                        yield [t for t, _, _ in items], items
+                        items = []
+                if items:
+                    yield [t for t, _, _ in items], items
+
+            # rendered and written by the text workers (this process reads the rows)
+            failed: list[tuple[str, str]] = []
+            for outcome in parallel.shared_runner(text_workers.worker_count).run(
+                    provenance.write_pages, chunks(), total=len(stale)):
+                failed.extend(outcome.failed)
+    for target, error in failed:
+        context.log.warning(f"provenance page {target} not written: {error}")
+    not_written = {Path(t).name for t, _ in failed}  # no key kept: the next run renders them again
     written = set(docs["page"].tolist())
     removed = 0
     for name in on_disk:
         if name.endswith(".html") and name not in written and name != "index.html":
             (out / name).unlink(missing_ok=True)
             removed += 1
-    write_parquet_atomic(docs[["page", "key"]], keys_file)
+    write_parquet_atomic(docs.loc[~docs["page"].isin(not_written), ["page", "key"]], keys_file)
     index = "".join(f'<li><a href="{html.escape(p)}">{html.escape(s or p)}</a> ({counts.get(d, 0)} figures)</li>'
                     for d, s, p in zip(docs["doc_id"].tolist(), docs["source_file"].tolist(), docs["page"].tolist()))
     (out / "index.html").write_text('<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>Provenance'
@@ -239,7 +191,8 @@ def provenance_pages(context: AssetExecutionContext, warehouse: Warehouse, duckd
     listing = pd.DataFrame({"document": shown["source_file"], "page": [str(out / p) for p in shown["page"]]})
     context.log.info(f"provenance pages: {len(stale)} rendered, {len(docs) - len(stale)} unchanged, {removed} removed")
     return MaterializeResult(metadata={
-        "pages": len(written), "rendered": len(stale), "unchanged": len(docs) - len(stale), "removed": removed,
+        "pages": len(written), "rendered": len(stale) - len(failed), "unchanged": len(docs) - len(stale),
+        "removed": removed, "failed": len(failed),
         "folder": MetadataValue.path(str(out)), "index": MetadataValue.path(str(out / "index.html")),
         "pages_list": MetadataValue.md(listing.to_markdown(index=False) if not listing.empty else "-"),
     })

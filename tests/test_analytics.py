@@ -66,6 +66,33 @@ def test_provenance_page_per_document_highlights_every_figure(built):
         assert bool(c) == bool(set(ids.split()) & with_code), ids
 
 
+def test_pages_are_written_whole_and_a_failed_page_does_not_stop_the_others(tmp_path):
+    """Each page is written under a temporary name and renamed; one that cannot be written is
+    reported with its error, and the pages after it are still written."""
+    from zhengfa.provenance import write_pages
+
+    doc = {"doc_id": "d" * 64, "source_file": "a.txt", "title": "标题", "region": "厦门市", "report_year": 2023,
+           "publish_date": None, "cleaned_text": "全年破获刑事案件2876起。"}
+    fig = {"metric_id": "m1", "char_start": 8, "char_end": 13, "kind": "count", "value": 2876.0, "unit": "起",
+           "approx": "exact", "basis": None, "subject": "刑事案件", "indicator": None, "region": "厦门市",
+           "period_start": 2023, "period_end": 2023}
+    good, blocked = tmp_path / "a.html", tmp_path / "missing" / "b.html"
+    later = tmp_path / "c.html"
+    written, failed = write_pages([(str(good), doc, [fig]), (str(blocked), doc, []), (str(later), doc, [])])
+    assert written == [str(good), str(later)]
+    assert [t for t, _ in failed] == [str(blocked)] and "FileNotFoundError" in failed[0][1]
+    assert '<mark class="fig" tabindex="0" data-metric-ids="m1">2876起' in good.read_text(encoding="utf-8")
+    assert not list(tmp_path.glob(".*.tmp"))
+    # the same through worker processes, as a build of many pages runs it
+    from zhengfa.parallel import Runner
+
+    targets = [str(tmp_path / f"w{i}.html") for i in range(6)] + [str(blocked)]
+    with Runner(2, task_size=2, serial_below=1) as runner:
+        [outcome] = list(runner.run(write_pages, [(targets, [(t, doc, [fig]) for t in targets])]))
+    assert sorted(outcome.rows) == sorted(targets[:-1]) and [t for t, _ in outcome.failed] == [str(blocked)]
+    assert all("2876起" in open(t, encoding="utf-8").read() for t in targets[:-1])
+
+
 def test_provenance_pages_and_snapshot_are_written_only_when_something_changed(tmp_path):
     raw, wh = copy_samples(tmp_path / "raw"), tmp_path / "wh"
     built = run_job(raw, wh)
