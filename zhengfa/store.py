@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -201,7 +202,9 @@ class StageStore:
             rows = con.execute("SELECT doc_id, max(filename) FROM read_parquet(?, union_by_name=true, filename=true) "
                                f"WHERE code_version = ? AND doc_id IS NOT NULL {only} GROUP BY doc_id",
                                [files, code_version]).fetchall()
-        return dict(rows)
+        # interned: a load holds one of these per store for every new document, and the same ids
+        # and the few file names would otherwise be a separate string in each (90 MB at 100,000)
+        return {sys.intern(d): sys.intern(f) for d, f in rows}
 
     def batches(self, code_version: str, doc_ids=None, columns: list[str] | None = None,
                 batch_rows: int = 2048) -> Iterator[pa.RecordBatch]:
