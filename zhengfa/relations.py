@@ -24,7 +24,7 @@ from sqlglot import exp
 
 VERSIONS = "_relation_versions"  # relation → a token that changes whenever its rows may have changed
 PARTITIONS = "_relation_partitions"  # stored relation, partition value → hash of the rows it was computed from
-BASE_HASHES = "_table_partition_hashes"  # table, key, table version, partition value → hash of its rows
+BASE_HASHES = "_table_partition_hashes"  # table, key, partition value → hash of its rows (at a kept version)
 
 _MATERIALIZED = re.compile(r"^--\s*materialized:\s*(table|view)\s*$", re.M)
 _PARTITIONED = re.compile(r"^--\s*partitioned by:\s*(\w+)\s*$", re.M)
@@ -135,25 +135,23 @@ class Refresh:
 
 def _row_hashes(con, rel: str, key: str) -> list[tuple]:
     """(partition value, hash of its rows) of one relation. Several stored relations read the same
-    table: the hashes of a table version are computed once and kept (BASE_HASHES) until the
-    table's next version."""
-    version = relation_versions(con).get(rel)
+    table: the hashes of a table version are computed once and kept (BASE_HASHES, with the version
+    they were computed at recorded among the relation versions) until the table's next version."""
+    versions = relation_versions(con)
+    version, kept_at = versions.get(rel), f"{BASE_HASHES}:{rel}:{key}"
     compute = f'SELECT "{key}", bit_xor(hash(t))::VARCHAR FROM "{rel}" t GROUP BY 1'
     if version is None:
         return con.execute(compute).fetchall()
-    con.execute(f'CREATE TABLE IF NOT EXISTS "{BASE_HASHES}" (rel VARCHAR, "key" VARCHAR, version VARCHAR, '
-                'part VARCHAR, fp VARCHAR, marker BOOLEAN)')
-    kept = con.execute(f'SELECT part, fp, marker FROM "{BASE_HASHES}" WHERE rel = ? AND "key" = ? AND version = ?',
-                       [rel, key, version]).fetchall()
-    if any(marker for _, _, marker in kept):
-        return [(part, fp) for part, fp, marker in kept if not marker]
+    con.execute(f'CREATE TABLE IF NOT EXISTS "{BASE_HASHES}" (rel VARCHAR, "key" VARCHAR, part VARCHAR, fp VARCHAR)')
+    if versions.get(kept_at) == version:
+        return con.execute(f'SELECT part, fp FROM "{BASE_HASHES}" WHERE rel = ? AND "key" = ?', [rel, key]).fetchall()
     rows = con.execute(compute).fetchall()
     con.execute(f'DELETE FROM "{BASE_HASHES}" WHERE rel = ? AND "key" = ?', [rel, key])
-    con.register("_hashes", pd.DataFrame({"part": [p for p, _ in rows] + [None], "fp": [h for _, h in rows] + [None],
-                                          "marker": [False] * len(rows) + [True]}).astype(
-        {"part": "string", "fp": "string", "marker": "bool"}))
-    con.execute(f'INSERT INTO "{BASE_HASHES}" SELECT ?, ?, ?, part, fp, marker FROM _hashes', [rel, key, version])
-    con.unregister("_hashes")
+    if rows:
+        con.register("_hashes", pd.DataFrame({"part": [p for p, _ in rows], "fp": [h for _, h in rows]}, dtype="string"))
+        con.execute(f'INSERT INTO "{BASE_HASHES}" SELECT ?, ?, part, fp FROM _hashes', [rel, key])
+        con.unregister("_hashes")
+    record_versions(con, {kept_at: version})
     return rows
 
 
