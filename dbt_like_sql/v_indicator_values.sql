@@ -20,17 +20,24 @@ with eligible as (
       and not coalesce(m.in_repeated, false)
       and (m.indicator is not null or coalesce(m.series_key, '') <> '')
 ),
+-- how many statements agree with a value: counted over the distinct (value, approx) pairs of a
+-- group, not over every pair of statements (a group repeated in many reports holds few values)
+statements as (
+    select region, series, kind, unit, period_end, value, approx, count(*) as n
+    from eligible
+    group by all
+),
 support as (
-    select a.metric_id, count(*) as n_agreeing
-    from eligible a
-    join eligible b
+    select a.region, a.series, a.kind, a.unit, a.period_end, a.value, sum(b.n) as n_agreeing
+    from (select distinct region, series, kind, unit, period_end, value from statements) a
+    join statements b
       on a.region = b.region and a.series = b.series and a.kind = b.kind
      and a.unit is not distinct from b.unit and a.period_end = b.period_end
     where abs(a.value - b.value) <= 0.01 * greatest(abs(a.value), abs(b.value))
        or (b.approx = 'over' and a.value >= b.value and a.value <= 1.25 * b.value)
        or (b.approx = 'nearly' and a.value <= b.value and a.value >= 0.8 * b.value)
        or (b.approx = 'about' and abs(a.value - b.value) <= 0.1 * abs(b.value))
-    group by a.metric_id
+    group by all
 ),
 ranked as (
     select
@@ -43,7 +50,9 @@ ranked as (
         min(e.value) over p as min_value,
         max(e.value) over p as max_value
     from eligible e
-    join support s using (metric_id)
+    join support s
+      on e.region = s.region and e.series = s.series and e.kind = s.kind
+     and e.unit is not distinct from s.unit and e.period_end = s.period_end and e.value = s.value
     window p as (partition by e.region, e.series, e.kind, e.unit, e.period_end),
            w as (partition by e.region, e.series, e.kind, e.unit, e.period_end
                  order by s.n_agreeing desc, (e.approx = 'exact') desc, e.source_file, e.char_start)

@@ -126,3 +126,35 @@ def test_one_stop_view_and_roll_ups(wh):
                         and year = 2023""").iloc[0]
     assert roll["children_sum"] == 1452 and roll["n_children_reported"] == 1 and not roll["complete"]
     assert roll["n_children"] == query(wh, "select n_children from regions where region = '杭州市'")["n_children"].iloc[0] > 1
+
+
+def test_the_value_most_statements_agree_with_is_chosen_within_what_approximations_allow():
+    """The agreement count of v_indicator_values, on statements written here: the majority value
+    wins over a dissenting one however the rows are ordered, a 余 (over) statement agrees with
+    values up to a quarter above it, a 近 (nearly) one with values up to a fifth below, and
+    statements without a unit group together."""
+    import duckdb
+
+    from assets.warehouse import SQL_DIR
+
+    con = duckdb.connect()
+    con.execute("""create table metrics (metric_id varchar, doc_id varchar, source_file varchar, char_start int,
+                   kind varchar, value double, unit varchar, approx varchar, indicator varchar, series_key varchar,
+                   region varchar, period_start int, period_end int, part_year boolean, in_repeated boolean,
+                   quote varchar, sentence varchar, subject varchar)""")
+    statements = [("majority", "件", v, "exact") for v in (150, 7, 7, 7, 9, 9)]
+    statements += [("over", "件", 1000, "over"), ("over", "件", 1100, "exact")]
+    statements += [("nearly", "人", 500, "nearly"), ("nearly", "人", 480, "exact")]
+    statements += [("no_unit", None, 3.5, "exact"), ("no_unit", None, 3.5, "exact")]
+    con.executemany("insert into metrics values (?, ?, ?, ?, 'count', ?, ?, ?, ?, null, '某县', 2023, 2023, false, false, '', '', '')",
+                    [(f"m{i}", f"d{i}", f"f{i:02d}.txt", i, value, unit, approx, code)
+                     for i, (code, unit, value, approx) in enumerate(statements)])
+    sql = (SQL_DIR / "v_indicator_values.sql").read_text(encoding="utf-8")
+    got = {r[0]: r[1:] for r in con.execute(f"""select indicator, value, n_statements, n_values, agree
+                                                from ({sql}) order by indicator""").fetchall()}
+    assert got == {
+        "majority": (7.0, 6, 3, False),  # three say 7, two say 9, one 150
+        "over": (1100.0, 2, 2, True),  # 1000余 allows 1100; 1100 exact does not allow 1000
+        "nearly": (480.0, 2, 2, True),  # 近500 allows 480
+        "no_unit": (3.5, 2, 1, True),
+    }
