@@ -538,3 +538,19 @@ def test_towns_of_a_slice_are_those_a_scan_of_the_slice_finds():
     spans = [(a, b) for a in range(len(text) + 1) for b in range(a, len(text) + 1)]
     for (a, b), got in zip(spans, regions.towns_within(text, counties, spans)):
         assert got == regions.find_towns(text[a:b], counties), (a, b)
+
+
+@pytest.mark.parametrize("text", [
+    "长治久安长治市，中国长安网与长安网；海南海北海西州山南市",
+    "白银市白银区城区新区，大同小异的大同市，江北河东河西",
+])
+def test_a_position_is_inside_a_stop_phrase_where_some_occurrence_of_one_covers_it(text):
+    """The per-position check equals marking every occurrence of every stop phrase, overlapping
+    ones included, and it is what keeps an alias inside a stop phrase from naming a place."""
+    covered = set()
+    for phrase in regions.gazetteer().stop_phrases:
+        covered.update(i for s in range(len(text)) if text.startswith(phrase, s) for i in range(s, s + len(phrase)))
+    assert covered  # the texts hold stop phrases
+    assert {i for i in range(len(text)) if regions.in_stop_phrase(text, i)} == covered
+    assert regions.find_mentions("长治久安") == []
+    assert [m.name for m in regions.find_mentions("长治久安，长治市")] == ["长治市"]

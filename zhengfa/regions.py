@@ -160,15 +160,23 @@ class Mention(NamedTuple):
     full: bool
 
 
-def _stop_positions(text: str, stop: list[str]) -> set[int]:
-    """Character positions covered by a stop phrase (长治久安): aliases starting there name no place."""
-    covered: set[int] = set()
-    for phrase in stop:
-        start = text.find(phrase)
-        while start >= 0:
-            covered.update(range(start, start + len(phrase)))
-            start = text.find(phrase, start + 1)
-    return covered
+@lru_cache(maxsize=1)
+def _stop_index() -> dict[str, tuple[tuple[str, int], ...]]:
+    """Character → (stop phrase, offset of the character in it) for every character of a stop phrase."""
+    out: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for phrase in gazetteer().stop_phrases:
+        for k, ch in enumerate(phrase):
+            out[ch].append((phrase, k))
+    return {ch: tuple(v) for ch, v in out.items()}
+
+
+def in_stop_phrase(text: str, i: int) -> bool:
+    """Position i lies inside a stop phrase (长治久安): an alias starting there names no place.
+    Only the phrases holding text[i] are tried, each where it would have to start."""
+    for phrase, k in _stop_index().get(text[i], ()):
+        if k <= i and text.startswith(phrase, i - k):
+            return True
+    return False
 
 
 def _pair_table(index: dict[str, tuple[int, ...]]):
@@ -247,7 +255,6 @@ def _mentions(text: str) -> tuple[Mention, ...]:
     g = gazetteer()
     lengths_at, table = _name_scan()
     by_name, full_names = g.by_name, g.full_names
-    stops = None  # computed on the first short alias found: most texts never need it
     out: list[Mention] = []
     n, end = len(text), 0
     for i in _starts(text, lengths_at, table):
@@ -260,11 +267,8 @@ def _mentions(text: str) -> tuple[Mention, ...]:
             units = by_name.get(cand)
             if units:
                 full = cand in full_names
-                if not full:
-                    if stops is None:
-                        stops = _stop_positions(text, g.stop_phrases)
-                    if i in stops:
-                        continue  # an alias inside 长治久安 / 长安网 names no place
+                if not full and in_stop_phrase(text, i):
+                    continue  # an alias inside 长治久安 / 长安网 names no place
                 out.append(Mention(i, i + length, cand, tuple(units), full))
                 end = i + length
                 break
@@ -304,15 +308,12 @@ def find_towns(text: str, counties: set[str]) -> list[tuple[int, Unit]]:
     # only towns with a county in the area can be found: the scan looks for those alone
     lengths_at, table = _area_towns(frozenset(counties))
     towns, full_towns = g.towns, _full_town_names()
-    stops = None
     out = []
     n, end = len(text), 0
     for i in _starts(text, lengths_at, table):
         if i < end:
             continue  # inside the last town found
-        if stops is None:
-            stops = _stop_positions(text, g.stop_phrases)
-        if i in stops:
+        if in_stop_phrase(text, i):
             continue
         for length in lengths_at[text[i:i + 2]]:
             if i + length > n:
