@@ -74,3 +74,15 @@ def test_clean_never_raises_and_offsets_slice_text(text):
         assert cleaned.text[para.start:para.end] == para.text
         assert para.start > previous_end
         previous_end = para.end
+
+
+@given(st.one_of(article_text, st.text(max_size=400)))
+@SETTINGS
+def test_full_width_forms_are_replaced_as_the_translation_table_says(text):
+    """The scan that replaces full-width forms, ideographic spaces and zero-width marks does what
+    str.translate with the same table does, on any text."""
+    from zhengfa import clean as clean_mod
+
+    got = clean_mod._FULLWIDTH_RX.sub(lambda m: clean_mod._FULLWIDTH_CHARS[m.group()], text)
+    assert got == text.translate(clean_mod._FULLWIDTH)
+    assert clean_mod.normalize("１２３，（注）　「好」\u200b") == "123,(注) “好”"

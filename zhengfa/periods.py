@@ -41,6 +41,11 @@ def rules() -> list[Rule]:
     return [Rule(re.compile(rx), s, e, needs(rx)) for rx, s, e in data_files.read_tsv("periods.tsv", 3)]
 
 
+@lru_cache(maxsize=1)
+def _needed_words() -> tuple[str, ...]:
+    return tuple(sorted({w for r in rules() if r.needs for w in r.needs}))
+
+
 def _eval(expr: str, env: dict) -> int | None:
     if expr == "None":
         return None
@@ -92,8 +97,9 @@ def _find_periods(text: str, report_year: int | None, publish_year: int | None,
     py = publish_year or report_year
     hits: list[PeriodHit] = []
     taken: list[tuple[int, int]] = []
+    present = {w for w in _needed_words() if w in text}  # each word looked up once, not once per rule
     for rule in rules():
-        if rule.needs is not None and not any(w in text for w in rule.needs):
+        if rule.needs is not None and present.isdisjoint(rule.needs):
             continue  # the phrase's word is absent: no match here
         for m in rule.rx.finditer(text):
             if any(a < m.end() and m.start() < b for a, b in taken):
