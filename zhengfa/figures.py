@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from zhengfa import data_files
@@ -33,9 +33,10 @@ _BOOK_TITLE = re.compile(r"《[^》]*》")
 QUOTED = re.compile(r"“[^”]{0,30}”|\"[^\"]{0,30}\"|「[^」]{0,30}」")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Figure:
-    """One figure found in a sentence, before it is turned into rows."""
+    """One figure found in a sentence, before it is turned into rows. Immutable: the memoized
+    figures of a sentence are shared by every reader of it."""
     start: int  # within the sentence
     end: int
     num_start: int
@@ -78,16 +79,12 @@ def _approx_before_longest() -> list[str]:
 
 def _memo_figures(fn):
     """Memoize a sentence → figures function: a sentence is read several times (report year,
-    topic period, its metrics, a clause's lookback). Callers get their own copies."""
+    topic period, its metrics, a clause's lookback). Figures are immutable, so callers share them;
+    each gets its own list."""
     cached = lru_cache(maxsize=8192)(lambda sentence: tuple(fn(sentence)))
 
-    def clone(f: Figure) -> Figure:
-        c = object.__new__(Figure)
-        c.__dict__.update(f.__dict__)
-        return c
-
     def wrapper(sentence: str) -> list[Figure]:
-        return [clone(f) for f in cached(sentence)]
+        return list(cached(sentence))
 
     wrapper.__wrapped__ = fn
     wrapper.__doc__ = fn.__doc__
@@ -204,7 +201,7 @@ def find_figures(sentence: str) -> list[Figure]:
     for i in range(len(out) - 2, -1, -1):
         a, b = out[i], out[i + 1]
         if LIST_JOIN.match(sentence[a.end:b.num_start]) and b.unit.startswith(a.unit or "\0") and b.unit != a.unit and a.unit_class != "rank":
-            a.unit, a.unit_class = b.unit, b.unit_class
+            out[i] = replace(a, unit=b.unit, unit_class=b.unit_class)
     return out
 
 
