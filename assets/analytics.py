@@ -97,15 +97,38 @@ def indicator_chart(context: AssetExecutionContext, warehouse: Warehouse, duckdb
 _RENDER_VERSION = hashlib.sha256(Path(__file__).read_bytes() + Path(provenance.__file__).read_bytes()).hexdigest()[:12]
 
 
-def page_keys(con) -> pd.DataFrame:
-    """doc_id, source_file, page name and render key of every document (no text is read)."""
-    docs = _read(con, "select doc_id, source_file, extracted_with, source_key, "
-                      "(select max(taxonomy_version) from indicators) as taxonomy from documents order by source_file")
-    cols = [docs[c].tolist() for c in ("doc_id", "source_file", "extracted_with", "source_key", "taxonomy")]
-    docs["page"] = [page_name(s, d) for d, s in zip(cols[0], cols[1])]
-    docs["key"] = [hashlib.sha256("|".join(str(x) for x in (*row, _RENDER_VERSION)).encode()).hexdigest()[:16]
-                   for row in zip(*cols)]
+def page_keys(con, previous: pd.DataFrame | None = None) -> pd.DataFrame:
+    """doc_id, source_file, page name and render key of every document (no text is read). The
+    keys are hashed inside DuckDB; a page name is taken from `previous` (the keys file of the
+    last run) when its document and file name are the same, and made only for the others."""
+    docs = _read(con, f"""select doc_id, source_file,
+                              substr(sha256(concat_ws('|', doc_id, coalesce(source_file, ''),
+                                                      coalesce(extracted_with, ''), coalesce(source_key, ''),
+                                                      coalesce((select max(taxonomy_version) from indicators), ''),
+                                                      '{_RENDER_VERSION}')), 1, 16) as key
+                          from documents order by source_file""")
+    known: dict = {}
+    if previous is not None and {"doc_id", "source_file", "page"} <= set(previous.columns):
+        known = dict(zip(zip(previous["doc_id"].tolist(), previous["source_file"].tolist()), previous["page"].tolist()))
+    ids, files = docs["doc_id"].tolist(), docs["source_file"].tolist()
+    docs["page"] = [known.get((d, s)) or page_name(s, d) for d, s in zip(ids, files)]
     return docs
+
+
+KEY_COLUMNS = ["doc_id", "source_file", "page", "key"]
+
+
+def _rows(df: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    return list(zip(*(df[c].tolist() for c in columns)))
+
+
+def _write_index(out: Path, docs: pd.DataFrame, counts: dict[str, int]) -> None:
+    """index.html: every page, with its document's file name and number of figures."""
+    index = "".join(f'<li><a href="{html.escape(p)}">{html.escape(s or p)}</a> ({counts.get(d, 0)} figures)</li>'
+                    for d, s, p in zip(docs["doc_id"].tolist(), docs["source_file"].tolist(), docs["page"].tolist()))
+    (out / "index.html").write_text('<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>Provenance'
+                                    f'</title></head><body><h1>Provenance pages</h1><ul>{index}</ul>'
+                                    "</body></html>", encoding="utf-8")
 
 
 PAGE_CHUNK = 5000  # documents whose pages are rendered from one pair of queries
@@ -144,17 +167,24 @@ def provenance_pages(context: AssetExecutionContext, warehouse: Warehouse, duckd
                      text_workers: TextWorkers) -> MaterializeResult:
     out = warehouse.path / "provenance"
     out.mkdir(parents=True, exist_ok=True)
-    keys_file = out / "pages.parquet"  # page → the render key it was written with
-    before = pd.read_parquet(keys_file) if keys_file.exists() else pd.DataFrame(columns=["page", "key"])
+    keys_file = out / "pages.parquet"  # document, file name → its page and the render key it was written with
+    before = pd.read_parquet(keys_file) if keys_file.exists() else pd.DataFrame(columns=KEY_COLUMNS)
     rendered = dict(zip(before["page"], before["key"]))
     with writer_lock(warehouse.path, log=context.log.info):
         wait_for_duckdb(warehouse.duckdb_path, log=context.log.warning)
         with duckdb.get_connection() as con:
-            docs = page_keys(con)
-            counts = dict(con.execute("select doc_id, count(*) from metrics group by doc_id").fetchall())
+            docs = page_keys(con, before)
+            pages = docs["page"].tolist()
             on_disk = {e.name for e in os.scandir(out)}  # one listing, not a stat per page
-            stale = [d for d, page, key in zip(docs["doc_id"].tolist(), docs["page"].tolist(), docs["key"].tolist())
+            stale = [d for d, page, key in zip(docs["doc_id"].tolist(), pages, docs["key"].tolist())
                      if rendered.get(page) != key or page not in on_disk]
+            written = set(pages)
+            gone = [n for n in on_disk if n.endswith(".html") and n not in written and n != "index.html"]
+            # nothing to render or remove, and the same documents under the same names: the keys
+            # file and the index (100,000 lines at 100,000 documents) stay as they are
+            same = (not stale and not gone and "index.html" in on_disk and set(KEY_COLUMNS) <= set(before.columns)
+                    and _rows(docs, KEY_COLUMNS) == _rows(before, KEY_COLUMNS))
+            counts = {} if same else dict(con.execute("select doc_id, count(*) from metrics group by doc_id").fetchall())
 
             def chunks():
                 """RENDER_CHUNK pages at a time, each (target, document row, its figures)."""
@@ -174,19 +204,13 @@ def provenance_pages(context: AssetExecutionContext, warehouse: Warehouse, duckd
                 failed.extend(outcome.failed)
     for target, error in failed:
         context.log.warning(f"provenance page {target} not written: {error}")
-    not_written = {Path(t).name for t, _ in failed}  # no key kept: the next run renders them again
-    written = set(docs["page"].tolist())
-    removed = 0
-    for name in on_disk:
-        if name.endswith(".html") and name not in written and name != "index.html":
-            (out / name).unlink(missing_ok=True)
-            removed += 1
-    write_parquet_atomic(docs.loc[~docs["page"].isin(not_written), ["page", "key"]], keys_file)
-    index = "".join(f'<li><a href="{html.escape(p)}">{html.escape(s or p)}</a> ({counts.get(d, 0)} figures)</li>'
-                    for d, s, p in zip(docs["doc_id"].tolist(), docs["source_file"].tolist(), docs["page"].tolist()))
-    (out / "index.html").write_text('<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>Provenance'
-                                    f'</title></head><body><h1>Provenance pages</h1><ul>{index}</ul>'
-                                    "</body></html>", encoding="utf-8")
+    for name in gone:
+        (out / name).unlink(missing_ok=True)
+    if not same:
+        not_written = {Path(t).name for t, _ in failed}  # no key kept: the next run renders them again
+        write_parquet_atomic(docs.loc[~docs["page"].isin(not_written), KEY_COLUMNS], keys_file)
+        _write_index(out, docs, counts)
+    removed = len(gone)
     shown = docs.head(50)
     listing = pd.DataFrame({"document": shown["source_file"], "page": [str(out / p) for p in shown["page"]]})
     context.log.info(f"provenance pages: {len(stale)} rendered, {len(docs) - len(stale)} unchanged, {removed} removed")

@@ -98,20 +98,40 @@ def read_sources_table(warehouse: Warehouse, name: str = "sources") -> pd.DataFr
     return pd.read_parquet(p) if p.exists() else pd.DataFrame(columns=cols)
 
 
-def document_sources(warehouse: Warehouse) -> dict[str, dict]:
-    """doc_id → the metadata of its first accepted file (url, published, outlet, title)."""
+def _first_files(warehouse: Warehouse, src: pd.DataFrame, doc_ids=None) -> dict[str, int]:
+    """doc_id → the row of `src` (the sources table) describing its first accepted file, for the
+    given documents (all when None)."""
     m = read_manifest(warehouse)
-    src = read_sources_table(warehouse)
     if m.empty or src.empty:
         return {}
-    by_file = {r["file"]: r for r in src.to_dict("records")}
-    out = {}
+    row_of = dict(zip(src["file"].tolist(), range(len(src))))
+    wanted = None if doc_ids is None else set(doc_ids)
+    out: dict[str, int] = {}
+    seen: set[str] = set()
     accepted = m[m["status"] == "accepted"]
     for path, doc_id in zip(accepted["path"].astype(str).tolist(), accepted["doc_id"].tolist()):
-        meta = by_file.get(path.replace("\\", "/"))
-        if meta is not None and doc_id not in out:
-            out[doc_id] = {k: (meta.get(k) if isinstance(meta.get(k), str) else None) for k in sources.FIELDS}
+        row = row_of.get(path.replace("\\", "/"))
+        if row is not None and doc_id not in seen and (wanted is None or doc_id in wanted):
+            out[doc_id] = row
+            seen.add(doc_id)
     return out
+
+
+def document_sources(warehouse: Warehouse, doc_ids=None) -> dict[str, dict]:
+    """doc_id → the metadata of its first accepted file (url, published, outlet, title), for the
+    given documents (all when None)."""
+    src = read_sources_table(warehouse)
+    columns = {k: src[k].tolist() for k in sources.FIELDS} if not src.empty else {}
+    return {d: {k: (columns[k][row] if isinstance(columns[k][row], str) else None) for k in sources.FIELDS}
+            for d, row in _first_files(warehouse, src, doc_ids).items()}
+
+
+def document_source_keys(warehouse: Warehouse) -> dict[str, str]:
+    """doc_id → sources.source_key of its metadata, as the raw scan stored it with the sources
+    table (no hashing per document and run)."""
+    src = read_sources_table(warehouse)
+    keys = src["source_key"].tolist() if not src.empty else []
+    return {d: keys[row] or "" for d, row in _first_files(warehouse, src).items()}
 
 
 def _scan_sources(raw_dir: Path, manifest: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -292,13 +312,13 @@ def run_text_stages(context, warehouse: Warehouse, config: StageConfig, workers:
     runs = {stage: StageRun(id_column) for stage, id_column in TEXT_STAGES.items()}
     with writer_lock(warehouse.path):
         live = live_doc_ids(warehouse)
-        meta = document_sources(warehouse)
-        keys = {d: sources.source_key(m) for d, m in meta.items()}
+        keys = document_source_keys(warehouse)
         stores = {stage: StageStore(warehouse.path, stage) for stage in TEXT_STAGES}
         todo = {stage: set(_todo(store, live, keys, config.full_refresh)) for stage, store in stores.items()}
         wanted = [d for d in live if any(d in t for t in todo.values())]
         for stage, run in runs.items():
             run.processed, run.live = len(todo[stage]), len(live)
+        meta = document_sources(warehouse, wanted) if wanted else {}
         if wanted:
             warm()  # the dictionaries are loaded only by a run with documents to process
 

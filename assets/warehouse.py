@@ -23,12 +23,12 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
-from assets.stages import (POOL, DECODE_VERSION, TEXT_VERSION, document_sources, read_manifest,
+from assets.stages import (POOL, DECODE_VERSION, TEXT_VERSION, document_source_keys, read_manifest,
                            read_sources_table)
 from resources import Warehouse
 from zhengfa import indicators as taxonomy
 from zhengfa import regions as gazetteer
-from zhengfa import relations, sources
+from zhengfa import relations
 from zhengfa.relations import materialization, sql_dependencies
 from assets.columns import column_schema
 from zhengfa.store import StageStore, wait_for_duckdb, writer_lock
@@ -158,7 +158,7 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
             present = {} if rebuild else {d: (v, k or "") for d, v, k in con.execute(
                 "SELECT doc_id, extracted_with, source_key FROM documents").fetchall()}
             # a document stays when its rows came from this code and from its current page metadata
-            keys = {d: sources.source_key(m) for d, m in document_sources(warehouse).items()}
+            keys = document_source_keys(warehouse)
             keep = {d for d, (v, k) in present.items() if d in live and v == TEXT_VERSION and k == keys.get(d, "")}
             drop = sorted(set(present) - keep)
             add = sorted(live - keep)

@@ -102,10 +102,12 @@ def test_provenance_pages_and_snapshot_are_written_only_when_something_changed(t
     pages, snap = wh / "provenance", wh / "zhengfa_read.duckdb"
     stamps = {p.name: p.stat().st_mtime_ns for p in pages.glob("*-*.html")}
     snap_stamp = snap.stat().st_mtime_ns
+    listing = {p: p.stat().st_mtime_ns for p in (pages / "index.html", pages / "pages.parquet")}
     unchanged = run_job(raw, wh)
     again = materialization_metadata(unchanged, "provenance_pages")
     assert (again["rendered"], again["unchanged"]) == (0, 5)
     assert {p.name: p.stat().st_mtime_ns for p in pages.glob("*-*.html")} == stamps
+    assert {p: p.stat().st_mtime_ns for p in listing} == listing  # the index and the keys are not rewritten
     assert materialization_metadata(unchanged, "warehouse_snapshot")["published"] is False
     assert snap.stat().st_mtime_ns == snap_stamp
     # a new document: its page alone; a removed one: its page goes; a deleted page comes back

@@ -256,3 +256,18 @@ def test_edited_line_changes_region_and_period_in_warehouse(runs):
     ma2 = runs.metrics2["a.txt"]
     assert set(ma2["region"]) == {"赣州市寻乌县"}
     assert _period(ma2, "213起") == [[2022, 2022]]
+
+
+@pytest.mark.slow
+def test_stored_keys_are_the_keys_of_each_documents_metadata(runs):
+    """The source keys the text stages and the load compare come from the sources table written
+    by the raw scan; they are the keys of each document's metadata (and '' without any)."""
+    from assets.stages import document_source_keys, document_sources
+    from resources import Warehouse
+
+    wh = Warehouse(warehouse_dir=str(runs.wh))
+    metas = document_sources(wh)
+    assert metas and document_source_keys(wh) == {d: source_key(m) for d, m in metas.items()}
+    assert all(document_source_keys(wh).values())  # every page here has a line in sources.jsonl
+    one = next(iter(metas))
+    assert document_sources(wh, [one]) == {one: metas[one]}
