@@ -99,21 +99,19 @@ def read_sources_table(warehouse: Warehouse, name: str = "sources") -> pd.DataFr
 
 
 def _first_files(warehouse: Warehouse, src: pd.DataFrame, doc_ids=None) -> dict[str, int]:
-    """doc_id → the row of `src` (the sources table) describing its first accepted file, for the
-    given documents (all when None)."""
+    """doc_id → the row of `src` (the sources table) of the first of its accepted files that has
+    metadata, for the given documents (all when None)."""
     m = read_manifest(warehouse)
     if m.empty or src.empty:
         return {}
     row_of = dict(zip(src["file"].tolist(), range(len(src))))
     wanted = None if doc_ids is None else set(doc_ids)
     out: dict[str, int] = {}
-    seen: set[str] = set()
     accepted = m[m["status"] == "accepted"]
     for path, doc_id in zip(accepted["path"].astype(str).tolist(), accepted["doc_id"].tolist()):
         row = row_of.get(path.replace("\\", "/"))
-        if row is not None and doc_id not in seen and (wanted is None or doc_id in wanted):
+        if row is not None and doc_id not in out and (wanted is None or doc_id in wanted):
             out[doc_id] = row
-            seen.add(doc_id)
     return out
 
 
