@@ -162,7 +162,12 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
             keep = {d for d, (v, k) in present.items() if d in live and v == TEXT_VERSION and k == keys.get(d, "")}
             drop = sorted(set(present) - keep)
             add = sorted(live - keep)
-            files = _file_frames(warehouse, manifest)
+            # the file events are a log of 100,000 rows at 100,000 documents: read and replaced only
+            # when its batches changed (their names and sizes, and this module, make its version)
+            events_version = _events_version(warehouse)
+            events_same = (not rebuild and _has_schema(con, "file_events")
+                           and relations.relation_versions(con).get("file_events") == events_version)
+            files = _file_frames(warehouse, manifest, events=not events_same)
             mapping = pd.DataFrame({"doc_id": list(names), "source_file": list(names.values()),
                                     "path": [paths[d] for d in names]}, columns=["doc_id", "source_file", "path"])
             remap = not rebuild and _taxonomy_changed(con)
@@ -215,7 +220,10 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
                     _replace(con, name, df)
                 changed = rebuild or remap or bool(drop or add or renamed)
                 # a new version for each table this load wrote: stored views that read it are refreshed
-                versions |= {name: relations.frame_version(df) for name, df in files.items() if name != "regions"}
+                versions |= {name: relations.frame_version(df) for name, df in files.items()
+                             if name not in ("regions", "file_events")}
+                if "file_events" in files:
+                    versions["file_events"] = events_version
                 if changed:
                     versions.update({n: uuid.uuid4().hex for n in ("documents", "sections", "metrics")})
                 relations.record_versions(con, versions)
@@ -369,25 +377,42 @@ def _stale_mappings(con, warehouse: Warehouse, chunk: list[str], latest: dict[st
         con.unregister("_chunk")
 
 
-def _file_frames(warehouse: Warehouse, manifest: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The per-file tables: small, replaced whole every run."""
+_MODULE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
+def _events_version(warehouse: Warehouse) -> str:
+    """A version of the file events table: its batches (written once, never changed in place)
+    by name and size, and the code that reads them."""
+    store = StageStore(warehouse.path, "file_events")
+    listing = [(Path(f).name, Path(f).stat().st_size) for f in store.files()]
+    return relations.frame_version(pd.DataFrame(listing, columns=["batch", "size"])) + _MODULE_VERSION
+
+
+def _file_frames(warehouse: Warehouse, manifest: pd.DataFrame, events: bool = True) -> dict[str, pd.DataFrame]:
+    """The per-file tables, replaced whole (file_events only when `events`)."""
+    frames = {"rejected_documents": _conform(manifest[manifest["status"].isin(["rejected", "skipped"])],
+                                             "rejected_documents", only=True),
+              "duplicate_files": _conform(manifest[manifest["status"] == "duplicate"], "duplicate_files", only=True),
+              "source_problems": _conform(read_sources_table(warehouse, "source_problems"), "source_problems",
+                                          only=True),
+              "indicators": _conform(pd.DataFrame([{**r, "taxonomy_version": taxonomy.version()}
+                                                   for r in taxonomy.taxonomy_rows()]), "indicators", only=True)}
+    if events:
+        frames["file_events"] = _file_events(warehouse)
+    return frames
+
+
+def _file_events(warehouse: Warehouse) -> pd.DataFrame:
     # file events are a log: every batch adds rows (a 'removed' event has no doc_id), so all
     # batches are read, not the latest batch per document
     events = StageStore(warehouse.path, "file_events").history("events")
-    rejected = manifest[manifest["status"].isin(["rejected", "skipped"])]
-    dups = manifest[manifest["status"] == "duplicate"]
     if not events.empty:
         events = events.drop(columns=["code_version"], errors="ignore").sort_values("event_at", kind="stable")
         if "since" in events.columns:  # repeats written by a run that died before its manifest
             key = ["since", "path", "event", "doc_id", "previous_doc_id", "previous_path"]
             repeat = events["since"].notna() & events.duplicated(key, keep="last")
             events = events[~repeat]
-    return {"rejected_documents": _conform(rejected, "rejected_documents", only=True),
-            "duplicate_files": _conform(dups, "duplicate_files", only=True),
-            "file_events": _conform(events, "file_events", only=True),
-            "source_problems": _conform(read_sources_table(warehouse, "source_problems"), "source_problems", only=True),
-            "indicators": _conform(pd.DataFrame([{**r, "taxonomy_version": taxonomy.version()}
-                                                 for r in taxonomy.taxonomy_rows()]), "indicators", only=True)}
+    return _conform(events, "file_events", only=True)
 
 
 def _with_indicators(mets: pd.DataFrame) -> pd.DataFrame:

@@ -111,13 +111,23 @@ def test_b_sensor_skips_when_nothing_changed(harness):
     harness.tick_and_run(expect_run=False)
 
 
-def test_a_run_without_changes_processes_nothing(harness):
+def test_a_run_without_changes_processes_nothing(harness, monkeypatch):
+    import assets.warehouse as warehouse_assets
+
+    read = []
+    original = warehouse_assets._file_events
+    monkeypatch.setattr(warehouse_assets, "_file_events", lambda wh: read.append(1) or original(wh))
     batches = {s: harness.batches(s) for s in ("raw", "documents", "sections", "metrics", "file_events")}
     metrics_before = count(harness.wh, "metrics")
+    log = "SELECT version, updated_at FROM _relation_versions WHERE name = 'file_events'"
+    events_before, log_before = harness.events("added"), query(harness.wh, log)
     result = run_job(harness.raw, harness.wh, defs=harness.defs, instance=harness.instance)
     assert harness.processed(result) == {"decoded": 0, "cleaned": 0, "sections": 0, "metrics": 0}
     assert {s: harness.batches(s) for s in batches} == batches  # no new Parquet batch anywhere
     assert count(harness.wh, "metrics") == metrics_before
+    # the file events' batches are the same: the table is left as it was, not read and written again
+    assert not read and len(log_before) == 1 and query(harness.wh, log).equals(log_before)
+    pd.testing.assert_frame_equal(harness.events("added"), events_before)
 
 
 def test_c_added_file_is_the_only_one_processed(harness):
