@@ -165,8 +165,9 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
             # the file events are a log of 100,000 rows at 100,000 documents: read and replaced only
             # when its batches changed (their names and sizes, and this module, make its version)
             events_version = _events_version(warehouse)
+            stored_versions = {} if rebuild else relations.relation_versions(con)  # as of the last load
             events_same = (not rebuild and _has_schema(con, "file_events")
-                           and relations.relation_versions(con).get("file_events") == events_version)
+                           and stored_versions.get("file_events") == events_version)
             files = _file_frames(warehouse, manifest, events=not events_same)
             mapping = pd.DataFrame({"doc_id": list(names), "source_file": list(names.values()),
                                     "path": [paths[d] for d in names]}, columns=["doc_id", "source_file", "path"])
@@ -213,7 +214,7 @@ def warehouse_tables(context: AssetExecutionContext, warehouse: Warehouse, duckd
                 # the regions table is computed again only when the regions named or the gazetteer changed
                 labels = _region_labels(con)
                 versions = {"regions": regions_version(labels)}
-                if (rebuild or relations.relation_versions(con).get("regions") != versions["regions"]
+                if (rebuild or stored_versions.get("regions") != versions["regions"]
                         or not _has_schema(con, "regions")):
                     files["regions"] = _regions_frame(labels)
                 for name, df in files.items():
