@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Optional
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
@@ -28,9 +30,9 @@ from zhengfa.store import StageStore, write_parquet_atomic, writer_lock
 
 POOL = "zhengfa_warehouse"
 COMPACT_AT = 48  # small batches in a store before they are merged into one (daily runs add one each)
-# a batch under 256 KB is small and gets merged; a build's chunks (hundreds of documents, a MB or
-# more per store) are never rewritten by a later small run
-SMALL_BATCH = 1 << 18
+# a batch under 64 KB is small and gets merged; a build's chunks (hundreds of documents, some
+# hundreds of KB per store once compressed) are never rewritten by a later small run
+SMALL_BATCH = 1 << 16
 _ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -196,8 +198,11 @@ def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: Raw
                 pd.DataFrame([{"doc_id": k, "code_version": DECODE_VERSION, **v} for k, v in decoded.items()])))
 
         try:
+            # new files are decoded on the text workers (their pool then serves the text stages warm)
+            decoder = parallel.decode_with(parallel.shared_runner(text_workers.worker_count))
             scan = ingest.scan(corpus.path, previous, known, corpus.max_bytes, force=config.full_refresh,
-                               decoder_version=DECODE_VERSION, sink=sink, sink_every=text_workers.chunk_docs)
+                               decoder_version=DECODE_VERSION, sink=sink, sink_every=text_workers.chunk_docs,
+                               decode_many=decoder)
             guard.check_folder(corpus.path)  # gone during the scan: its listing is not the folder
             verdict = guard.check_removal(previous, scan.manifest, corpus.path, limits,
                                           allow=config.allow_mass_removal)
@@ -252,17 +257,10 @@ def raw_documents(context: AssetExecutionContext, config: RawConfig, corpus: Raw
     )
 
 
-def _with_markers(df: pd.DataFrame, done: list[str], id_column: str | None) -> pd.DataFrame:
-    """Add a marker row (null id) for each processed document that produced no rows, so it
-    counts as done and is not processed again."""
-    if id_column is None:
-        return df
-    if df.empty:
-        return pd.DataFrame({"doc_id": done, id_column: None}) if done else df
-    missing = sorted(set(done) - set(df["doc_id"]))
-    if missing:
-        df = pd.concat([df, pd.DataFrame({"doc_id": missing, id_column: None})], ignore_index=True)
-    return df
+def _with_column(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
+    """`table` with column `name` set to `values` (replaced if there, appended if not)."""
+    i = table.schema.get_field_index(name)
+    return table.set_column(i, name, values) if i >= 0 else table.append_column(name, values)
 
 
 def _todo(store: StageStore, live: list[str], keys: dict[str, str], full_refresh: bool) -> list[str]:
@@ -282,22 +280,22 @@ class StageRun:
         self.kinds: dict[str, int] = {}
         self.failed: list[tuple[str, str]] = []
 
-    def add(self, df: pd.DataFrame) -> None:
-        real = df[df[self.id_column].notna()] if self.id_column and not df.empty else df
-        self.new_rows += len(real)
-        if self.preview.empty and not real.empty:
-            self.preview = real.head(5).copy()
-        if "kind" in real.columns:
-            for k, v in real["kind"].value_counts().items():
-                self.kinds[k] = self.kinds.get(k, 0) + int(v)
+    def add(self, table: pa.Table) -> None:
+        real = table.filter(pc.is_valid(table[self.id_column])) if self.id_column else table
+        self.new_rows += real.num_rows
+        if self.preview.empty and real.num_rows:
+            self.preview = real.slice(0, 5).to_pandas()
+        if "kind" in real.column_names:
+            for kv in pc.value_counts(real["kind"]).to_pylist():
+                if kv["values"] is not None:
+                    self.kinds[kv["values"]] = self.kinds.get(kv["values"], 0) + kv["counts"]
 
     def metadata(self) -> dict:
         return {"failed_documents": len(self.failed),
                 "failures": MetadataValue.md("\n".join(f"- `{d}`: {e}" for d, e in self.failed[:20]) or "_none_")}
 
 
-# the store of each text stage → the column that is null on a marker row (a document without rows)
-TEXT_STAGES = {"documents": None, "sections": "section_id", "metrics": "metric_id"}
+TEXT_STAGES = parallel.STAGE_ROW_IDS
 
 
 def run_text_stages(context, warehouse: Warehouse, config: StageConfig, workers: TextWorkers,
@@ -317,36 +315,40 @@ def run_text_stages(context, warehouse: Warehouse, config: StageConfig, workers:
         for stage, run in runs.items():
             run.processed, run.live = len(todo[stage]), len(live)
         meta = document_sources(warehouse, wanted) if wanted else {}
-        if wanted:
-            warm()  # the dictionaries are loaded only by a run with documents to process
+        runner = parallel.shared_runner(workers.worker_count)
+        if wanted and runner.in_process(len(wanted)):
+            warm()  # the dictionaries are loaded here only when this process does the work
 
         def chunks():
             for raw in StageStore(warehouse.path, "raw").stream(DECODE_VERSION, wanted, ["text"], workers.chunk_docs):
-                ids = list(raw["doc_id"])
-                yield ids, [(d, t, meta.get(d)) for d, t in zip(ids, raw["text"])]
+                ids = raw["doc_id"].tolist()
+                yield ids, [(d, t, meta.get(d)) for d, t in zip(ids, raw["text"].tolist())]
 
-        runner = parallel.shared_runner(workers.worker_count)
-        for out in runner.run(parallel.text_task, chunks(), total=len(wanted)):
+        for out in runner.run(parallel.text_tables_task, chunks(), total=len(wanted)):
             errors = dict(out.failed)
-            for stage, id_column in TEXT_STAGES.items():
-                rows, done = [], []
-                for r in out.rows:
-                    if r.doc_id not in todo[stage]:
+            for stage in TEXT_STAGES:
+                parts, done = [], set()
+                for packed in out.rows:  # one per task
+                    part = packed[stage]
+                    done.update(part.done)
+                    if part.table is None:
                         continue
-                    produced = r.rows(stage)
-                    if produced is None:
-                        runs[stage].failed.append((r.doc_id, errors.get(r.doc_id, "not processed")))
-                        continue
-                    done.append(r.doc_id)
-                    rows.extend([produced] if stage == "documents" else produced)
-                df = _with_markers(pd.DataFrame(rows), done, id_column)
-                if df.empty:
+                    table = part.table
+                    if not todo[stage].issuperset(part.done):  # leave out documents this stage already has
+                        keep = pa.array([d for d in part.done if d in todo[stage]], pa.string())
+                        table = table.filter(pc.is_in(table["doc_id"], value_set=keep))
+                    parts.append(table)
+                runs[stage].failed.extend((d, errors.get(d, "not processed")) for d in out.ids
+                                          if d in todo[stage] and d not in done)
+                table = pa.concat_tables(parts, promote_options="permissive") if parts else None
+                if table is None or table.num_rows == 0:
                     continue
-                df["code_version"] = TEXT_VERSION
-                df["source_key"] = pd.Series([keys.get(d, "") for d in df["doc_id"]], index=df.index, dtype="string")
-                stores[stage].write(df)
+                table = _with_column(table, "code_version", pa.array([TEXT_VERSION] * table.num_rows, pa.string()))
+                table = _with_column(table, "source_key", pa.array([keys.get(d, "") for d in table["doc_id"].to_pylist()],
+                                                                   pa.string()))
+                stores[stage].write(table)
                 runs[stage].batches += 1
-                runs[stage].add(df)
+                runs[stage].add(table)
             for doc_id, error in out.failed:
                 context.log.warning(f"document {doc_id} failed and was left out of the stages it did not reach: {error}")
         # small batches (one per incremental run) count towards compaction, a large build's chunks

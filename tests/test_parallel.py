@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT, copy_samples, describe_diff, materialization_metadata, run_job, snapshot
-from zhengfa import parallel, pipeline
+from zhengfa import decode, ingest, parallel, pipeline
 from zhengfa.store import StageStore
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -114,6 +114,101 @@ def test_a_later_stage_failing_keeps_the_earlier_stages(monkeypatch):
     results, failed = parallel.text_task([("a", variant_text(2, 4), None)])
     assert results[0].document is not None and results[0].sections is not None and results[0].metrics is None
     assert failed == [("a", failed[0][1])] and failed[0][1].startswith("metrics: RuntimeError: metric rules broke")
+
+
+def test_stage_tables_hold_each_stages_rows_markers_and_only_finished_documents(monkeypatch):
+    original = pipeline.metric_stage
+
+    def fails_on_c(doc, sections):
+        if doc["doc_id"] == "c":
+            raise RuntimeError("metric rules broke")
+        return original(doc, sections)
+
+    monkeypatch.setattr(pipeline, "metric_stage", fails_on_c)
+    items = [("a", variant_text(3, 4), None), ("b", "平安建设工作会议召开。\n会议总结了工作。", None),
+             ("c", variant_text(4, 4), None), ("d", None, None)]
+    results, failed = parallel.text_task(items)
+    assert [d for d, _ in failed] == ["c", "d"]
+    packed = parallel.stage_tables(results)
+    assert packed["documents"].done == ["a", "b", "c"] and packed["sections"].done == ["a", "b", "c"]
+    assert packed["metrics"].done == ["a", "b"]  # c failed in this stage, d before it
+    docs = packed["documents"].table.to_pylist()
+    assert docs == [results[0].document, results[1].document, results[2].document]
+    metrics = packed["metrics"].table.to_pylist()
+    assert results[0].metrics and results[1].metrics == []
+    assert metrics[:-1] == results[0].metrics
+    marker = metrics[-1]  # b has no figures: one marker row, so it counts as done
+    assert marker["doc_id"] == "b" and marker["metric_id"] is None and marker["value"] is None
+    # a task of documents that all failed packs nothing
+    nothing = parallel.stage_tables(parallel.text_task([("d", None, None)])[0])
+    assert all(p.done == [] and p.table is None for p in nothing.values())
+
+
+@pytest.mark.slow
+def test_a_store_missing_some_documents_gets_only_those(corpus, tmp_path, monkeypatch):
+    wh = tmp_path / "wh"
+    _build(corpus, wh, monkeypatch, workers=2, chunk=4)
+    before = snapshot(wh)
+    metrics = StageStore(wh, "metrics")
+    lost = metrics.files()[1]  # a batch of the metrics store lost (deleted by hand, say)
+    lost_ids = set(pd.read_parquet(lost)["doc_id"])
+    docs_files = set(StageStore(wh, "documents").files())
+    import os
+    os.remove(lost)
+    result = _build(corpus, wh, monkeypatch, workers=2, chunk=4)
+    assert materialization_metadata(result, "metric_mentions")["processed_documents"] == len(lost_ids)
+    assert materialization_metadata(result, "cleaned_documents")["processed"] == 0
+    assert set(StageStore(wh, "documents").files()) == docs_files  # nothing written to the other stores
+    assert set(pd.read_parquet(metrics.files()[-1])["doc_id"]) == lost_ids  # the one new batch: those documents
+    assert snapshot(wh) == before
+
+
+def test_the_scan_decodes_on_the_workers_with_the_same_verdicts(corpus):
+    (corpus / "zz_copy_of_01.txt").write_bytes((corpus / "generated_01.txt").read_bytes())  # same bytes, 2 names
+    (corpus / "blob.txt").write_bytes(bytes(range(256)) * 8)  # binary
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "gbk.txt").write_bytes("平安建设：全年破获刑事案件120起。".encode("gbk"))
+
+    def scan(**kw):
+        sunk = {}
+        result = ingest.scan(corpus, None, set(), 10**8, sink=sunk.update, sink_every=4, **kw)
+        return result.manifest.drop(columns=["scanned_at"]), sunk, result.n_decoded
+
+    calls = []
+
+    def counting(datas, max_bytes):
+        calls.append(len(datas))
+        return ingest.decode_each(datas, max_bytes)
+
+    serial, serial_texts, n = scan(decode_many=counting)
+    assert max(calls) == 4 and sum(calls) == n + 2  # a file at a time in batches; the two rejects too
+    runner = parallel.Runner(workers=2, serial_below=1)
+    try:
+        pooled, pooled_texts, _ = scan(decode_many=parallel.decode_with(runner))
+    finally:
+        runner.close()
+    pd.testing.assert_frame_equal(serial, pooled)
+    assert serial_texts == pooled_texts and len(serial_texts) == n
+    by_name = serial.set_index("file_name")
+    assert by_name.loc["zz_copy_of_01.txt", "status"] == "duplicate"
+    assert by_name.loc["generated_01.txt", "status"] == "accepted"
+    assert by_name.loc["blob.txt", "status"] == "rejected" and by_name.loc["blob.txt", "reason"]
+    assert by_name.loc["empty.txt", "reason"].startswith("empty")
+    assert serial_texts[by_name.loc["gbk.txt", "doc_id"]]["encoding"].lower().startswith("gb")
+
+
+def test_a_decoder_error_rejects_its_file_and_not_the_others(monkeypatch):
+    real = decode.decode
+
+    def fragile(data, max_bytes=None):
+        if b"boom" in data:
+            raise MemoryError("decoder ran out")
+        return real(data, max_bytes)
+
+    monkeypatch.setattr(decode, "decode", fragile)
+    out, _ = parallel.decode_task([("平安建设".encode(), None), (b"boom", None), ("政法工作".encode(), None)])
+    assert [d.ok for d in out] == [True, False, True]
+    assert out[1].reject_reason.startswith("decoder error: MemoryError: decoder ran out")
 
 
 def test_runner_runs_little_work_in_this_process(monkeypatch):

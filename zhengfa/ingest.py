@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple
 
 import pandas as pd
 
-from zhengfa.decode import decode
+from zhengfa.decode import Decoded, decode
 from zhengfa.sources import SOURCES_FILE
 
 MANIFEST_COLUMNS = ["path", "file_name", "size", "mtime_ns", "doc_id", "status", "reason", "duplicate_of", "judged_by",
@@ -135,19 +135,42 @@ def previous_by_path(previous: pd.DataFrame | None) -> dict[str, _Previous]:
     return {path: _Previous(*vals) for path, *vals in zip(previous["path"].tolist(), *cols)}
 
 
+def decode_each(datas: list[bytes], max_bytes: int | None) -> list[Decoded]:
+    """Decode files' bytes one after another in this process (`scan`'s default decoder)."""
+    return [decode(d, max_bytes) for d in datas]
+
+
 def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max_bytes: int,
          force: bool = False, decoder_version: str = "", sink: Callable[[dict[str, dict]], None] | None = None,
-         sink_every: int = 500) -> Scan:
+         sink_every: int = 500,
+         decode_many: Callable[[list[bytes], int | None], list[Decoded]] = decode_each) -> Scan:
     """Compare the folder with the previous manifest; decode content not seen before.
     A rejection stands only while the decoder that judged it (`decoder_version`) is current.
     `sink`, if given, receives the decoded documents every `sink_every` of them, so a scan never
-    holds the whole collection's text."""
+    holds the whole collection's text. New content is decoded `sink_every` files at a time by
+    `decode_many` (bytes → Decoded, in order), which may spread them over worker processes."""
     now = pd.Timestamp.now(tz="UTC")
     prev_by_path = previous_by_path(previous)
     files, skipped = walk(raw_dir)
     rows, decoded = [], {}
     sunk: set[str] = set()  # decoded and handed to the sink
-    first_name_of: dict[str, str] = {}
+    waiting: dict[str, tuple[bytes, list[int]]] = {}  # doc_id → (bytes, its rows) until the next decode
+
+    def decode_waiting() -> None:
+        nonlocal decoded
+        ids = list(waiting)
+        for doc_id, d in zip(ids, decode_many([waiting[i][0] for i in ids], max_bytes)):
+            verdict = {"status": "accepted", "reason": None} if d.ok else {"status": "rejected", "reason": d.reject_reason}
+            for row in waiting[doc_id][1]:  # every file with these bytes gets the verdict
+                rows[row].update(verdict)
+            if d.ok:
+                decoded[doc_id] = {"text": d.text, "encoding": d.encoding, "html": d.html}
+        waiting.clear()
+        if sink is not None and len(decoded) >= sink_every:
+            sink(decoded)
+            sunk.update(decoded)
+            decoded = {}
+
     for f in files:
         rel, size = f.path, f.size
         if size is None:
@@ -176,25 +199,22 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
                 status, reason = "accepted", None
             elif data is None:
                 status, reason = "rejected", f"too large: {size} bytes > limit {max_bytes}"
-            else:
-                d = decode(data, max_bytes)
-                if d.ok:
-                    decoded[doc_id] = {"text": d.text, "encoding": d.encoding, "html": d.html}
-                    status, reason = "accepted", None
-                    if sink is not None and len(decoded) >= sink_every:
-                        sink(decoded)
-                        sunk.update(decoded)
-                        decoded = {}
-                else:
-                    status, reason = "rejected", d.reject_reason
-        dup_of = None
-        if status == "accepted":
-            if doc_id in first_name_of:
-                status, dup_of = "duplicate", first_name_of[doc_id]
-            else:
-                first_name_of[doc_id] = rel
+            else:  # rejected until its decoding says otherwise
+                status, reason = "rejected", None
+                waiting.setdefault(doc_id, (data, []))[1].append(len(rows))
         rows.append(dict(path=rel, file_name=f.name, size=size, mtime_ns=f.mtime_ns, doc_id=doc_id,
-                         status=status, reason=reason, duplicate_of=dup_of))
+                         status=status, reason=reason, duplicate_of=None))
+        if len(waiting) >= sink_every:
+            decode_waiting()
+    if waiting:
+        decode_waiting()
+    first_name_of: dict[str, str] = {}
+    for row in rows:  # in folder order: the first file of each content is the document, the rest duplicates
+        if row["status"] == "accepted":
+            if row["doc_id"] in first_name_of:
+                row.update(status="duplicate", duplicate_of=first_name_of[row["doc_id"]])
+            else:
+                first_name_of[row["doc_id"]] = row["path"]
     for f, reason in skipped:
         rows.append(dict(path=f.path, file_name=f.name, size=None, mtime_ns=None, doc_id=None, status="skipped",
                          reason=reason, duplicate_of=None))

@@ -18,7 +18,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from zhengfa import pipeline
+import pyarrow as pa
+
+from zhengfa import decode, pipeline
 
 # ---------------------------------------------------------------- the work of one task
 
@@ -88,6 +90,68 @@ def text_task(items: list[tuple[str, str, dict | None]]) -> tuple[list[TextResul
     return results, failed
 
 
+# the store of each text stage → the column that is null on a marker row (a document without rows)
+STAGE_ROW_IDS = {"documents": None, "sections": "section_id", "metrics": "metric_id"}
+
+
+@dataclass
+class StageTable:
+    """A task's rows of one stage as one Arrow table, and the documents the stage finished (a
+    document that finished without rows has a marker row: doc_id and a null row id)."""
+    done: list[str]
+    table: pa.Table | None
+
+
+def stage_tables(results: list[TextResult]) -> dict[str, StageTable]:
+    """Per-document results → one table per stage, built where the rows were made: the process
+    that writes receives columns (cheap to send, ready to write), not a dict per row."""
+    out = {}
+    for stage, id_column in STAGE_ROW_IDS.items():
+        rows, done, empty = [], [], []
+        for r in results:
+            produced = r.rows(stage)
+            if produced is None:
+                continue  # the document failed before or in this stage
+            done.append(r.doc_id)
+            if stage == "documents":
+                rows.append(produced)
+            elif produced:
+                rows.extend(produced)
+            else:
+                empty.append(r.doc_id)
+        rows.extend({"doc_id": d, id_column: None} for d in sorted(empty))
+        out[stage] = StageTable(done, pa.Table.from_pylist(rows) if rows else None)
+    return out
+
+
+def text_tables_task(items: list[tuple[str, str, dict | None]]) -> tuple[list[dict[str, StageTable]],
+                                                                         list[tuple[str, str]]]:
+    """text_task, with each stage's rows packed as a table (what a build's workers return)."""
+    results, failed = text_task(items)
+    return [stage_tables(results)], failed
+
+
+def decode_task(items: list[tuple[bytes, int | None]]) -> tuple[list[decode.Decoded], list]:
+    """Files' bytes → Decoded, in order. A decoder error rejects its file with the error; it does
+    not stop the others."""
+    out = []
+    for data, max_bytes in items:
+        try:
+            out.append(decode.decode(data, max_bytes))
+        except Exception as e:  # noqa: BLE001 - one bad file must not stop the scan
+            out.append(decode.Decoded(None, None, f"decoder error: {_describe(e)}"))
+    return out, []
+
+
+def decode_with(runner: "Runner") -> Callable[[list[bytes], int | None], list[decode.Decoded]]:
+    """A decoder for ingest.scan that spreads the files over the runner's workers."""
+    def decode_many(datas: list[bytes], max_bytes: int | None) -> list[decode.Decoded]:
+        items = [(d, max_bytes) for d in datas]
+        return [d for out in runner.run(decode_task, [(list(range(len(items))), items)], total=len(items))
+                for d in out.rows]
+    return decode_many
+
+
 def _describe(e: BaseException) -> str:
     frame = traceback.extract_tb(e.__traceback__)[-1] if e.__traceback__ else None
     where = f" at {os.path.basename(frame.filename)}:{frame.lineno}" if frame else ""
@@ -153,12 +217,16 @@ class Runner:
                                              initargs=(os.getpid(),))
         return self._pool
 
+    def in_process(self, total: int | None) -> bool:
+        """Whether `total` documents (None: unknown) run in this process: one worker, or too
+        little work to be worth a pool."""
+        return self.workers <= 1 or (total is not None and total < self.serial_below)
+
     def run(self, task: Callable[[list], tuple[list, list]], chunks: Iterable[tuple[list[str], list]],
             total: int | None = None) -> Iterator[Outcome]:
         """`chunks`: (document ids, task items) pairs; `total`: the number of documents to come,
         if known (little work runs in this process)."""
-        parallel = self.workers > 1 and (total is None or total >= self.serial_below)
-        if not parallel:
+        if self.in_process(total):
             for ids, items in chunks:
                 rows, failed = task(items) if items else ([], [])
                 yield Outcome(ids, rows, failed)
