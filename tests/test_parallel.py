@@ -163,7 +163,7 @@ def test_a_store_missing_some_documents_gets_only_those(corpus, tmp_path, monkey
     assert snapshot(wh) == before
 
 
-def test_the_scan_decodes_on_the_workers_with_the_same_verdicts(corpus):
+def test_the_scan_decodes_on_the_workers_with_the_same_verdicts(corpus, monkeypatch):
     (corpus / "zz_copy_of_01.txt").write_bytes((corpus / "generated_01.txt").read_bytes())  # same bytes, 2 names
     (corpus / "blob.txt").write_bytes(bytes(range(256)) * 8)  # binary
     (corpus / "empty.txt").write_bytes(b"")
@@ -177,11 +177,12 @@ def test_the_scan_decodes_on_the_workers_with_the_same_verdicts(corpus):
     calls = []
 
     def counting(datas, max_bytes):
-        calls.append(len(datas))
+        calls.append([len(d) for d in datas])
         return ingest.decode_each(datas, max_bytes)
 
     serial, serial_texts, n = scan(decode_many=counting)
-    assert max(calls) == 4 and sum(calls) == n + 2  # a file at a time in batches; the two rejects too
+    sizes = [len(c) for c in calls]
+    assert max(sizes) == 4 and sum(sizes) == n + 2  # in batches, each content once; the two rejects too
     runner = parallel.Runner(workers=2, serial_below=1)
     try:
         pooled, pooled_texts, _ = scan(decode_many=parallel.decode_with(runner))
@@ -195,6 +196,11 @@ def test_the_scan_decodes_on_the_workers_with_the_same_verdicts(corpus):
     assert by_name.loc["blob.txt", "status"] == "rejected" and by_name.loc["blob.txt", "reason"]
     assert by_name.loc["empty.txt", "reason"].startswith("empty")
     assert serial_texts[by_name.loc["gbk.txt", "doc_id"]]["encoding"].lower().startswith("gb")
+    # large files are decoded a few at a time, whatever the batch size
+    calls.clear()
+    monkeypatch.setattr(ingest, "DECODE_BATCH_BYTES", 1)
+    small, _, _ = scan(decode_many=counting)
+    assert all(sum(1 for size in c if size) == 1 for c in calls) and small.equals(serial)  # (and empty ones)
 
 
 def test_a_decoder_error_rejects_its_file_and_not_the_others(monkeypatch):

@@ -19,6 +19,7 @@ from zhengfa.sources import SOURCES_FILE
 MANIFEST_COLUMNS = ["path", "file_name", "size", "mtime_ns", "doc_id", "status", "reason", "duplicate_of", "judged_by",
                     "scanned_at"]
 TEXT_SUFFIXES = {".txt", ".text", ".htm", ".html", ".md", ""}
+DECODE_BATCH_BYTES = 64 << 20  # new files' bytes held for one decode call, at most (or `sink_every` files)
 
 
 @dataclass
@@ -147,17 +148,18 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
     """Compare the folder with the previous manifest; decode content not seen before.
     A rejection stands only while the decoder that judged it (`decoder_version`) is current.
     `sink`, if given, receives the decoded documents every `sink_every` of them, so a scan never
-    holds the whole collection's text. New content is decoded `sink_every` files at a time by
-    `decode_many` (bytes → Decoded, in order), which may spread them over worker processes."""
+    holds the whole collection's text. New content is decoded `sink_every` files (or 64 MB) at a
+    time by `decode_many` (bytes → Decoded, in order), which may spread them over worker processes."""
     now = pd.Timestamp.now(tz="UTC")
     prev_by_path = previous_by_path(previous)
     files, skipped = walk(raw_dir)
     rows, decoded = [], {}
     sunk: set[str] = set()  # decoded and handed to the sink
     waiting: dict[str, tuple[bytes, list[int]]] = {}  # doc_id → (bytes, its rows) until the next decode
+    waiting_bytes = 0
 
     def decode_waiting() -> None:
-        nonlocal decoded
+        nonlocal decoded, waiting_bytes
         ids = list(waiting)
         for doc_id, d in zip(ids, decode_many([waiting[i][0] for i in ids], max_bytes)):
             verdict = {"status": "accepted", "reason": None} if d.ok else {"status": "rejected", "reason": d.reject_reason}
@@ -166,6 +168,7 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
             if d.ok:
                 decoded[doc_id] = {"text": d.text, "encoding": d.encoding, "html": d.html}
         waiting.clear()
+        waiting_bytes = 0
         if sink is not None and len(decoded) >= sink_every:
             sink(decoded)
             sunk.update(decoded)
@@ -201,10 +204,13 @@ def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max
                 status, reason = "rejected", f"too large: {size} bytes > limit {max_bytes}"
             else:  # rejected until its decoding says otherwise
                 status, reason = "rejected", None
-                waiting.setdefault(doc_id, (data, []))[1].append(len(rows))
+                if doc_id not in waiting:
+                    waiting[doc_id] = (data, [])
+                    waiting_bytes += len(data)
+                waiting[doc_id][1].append(len(rows))
         rows.append(dict(path=rel, file_name=f.name, size=size, mtime_ns=f.mtime_ns, doc_id=doc_id,
                          status=status, reason=reason, duplicate_of=None))
-        if len(waiting) >= sink_every:
+        if len(waiting) >= sink_every or waiting_bytes >= DECODE_BATCH_BYTES:
             decode_waiting()
     if waiting:
         decode_waiting()
