@@ -158,3 +158,56 @@ def test_the_value_most_statements_agree_with_is_chosen_within_what_approximatio
         "nearly": (480.0, 2, 2, True),  # 近500 allows 480
         "no_unit": (3.5, 2, 1, True),
     }
+
+
+# every statement against every distinct value of its group: the plain form of the agreement count
+_AGREEMENT_BY_PAIRS = """
+    select a.region, a.series, a.kind, a.unit, a.period_end, a.value, sum(b.n) as n_agreeing
+    from (select distinct region, series, kind, unit, period_end, value from statements) a
+    join statements b
+      on a.region = b.region and a.series = b.series and a.kind = b.kind
+     and a.unit is not distinct from b.unit and a.period_end = b.period_end
+    where abs(a.value - b.value) <= 0.01 * greatest(abs(a.value), abs(b.value))
+       or (b.approx = 'over' and a.value >= b.value and a.value <= 1.25 * b.value)
+       or (b.approx = 'nearly' and a.value <= b.value and a.value >= 0.8 * b.value)
+       or (b.approx = 'about' and abs(a.value - b.value) <= 0.1 * abs(b.value))
+    group by all"""
+
+
+def test_the_bucketed_agreement_count_equals_the_count_over_every_pair():
+    """The view meets each value with the statements whose band reaches its bucket of log|value|;
+    on values placed on and around every band's edge (1%, a quarter, a fifth, a tenth, zero,
+    negatives, numbers that do not round trip), it counts what comparing every pair counts."""
+    import random
+    import re
+
+    import duckdb
+
+    from assets.warehouse import SQL_DIR
+
+    sql = (SQL_DIR / "v_indicator_values.sql").read_text(encoding="utf-8")
+    body = sql[re.search(r"(?m)^with ", sql).start():]
+    support = re.search(r"\nsupport as \((.*?)\n\),\n", body, re.S)
+    assert support, "v_indicator_values.sql: no support CTE"
+    reference = body.replace(support.group(1), _AGREEMENT_BY_PAIRS)
+    rng = random.Random(7)
+    bases = [100, 99, 101, 1000, 1250, 800, 3.5, 0.07, 12.34, 7, 1e6, 123456.789, -5, -4.95, 0]
+    factors = [1, 0.99, 1 / 0.99, 1.01, 0.9, 1.1, 0.8, 1.25, 1.2500001, 0.7999999, 0.98999, 1.0101011, 1.5]
+    con = duckdb.connect()
+    con.execute("""create table metrics (metric_id varchar, doc_id varchar, source_file varchar, char_start int,
+                   kind varchar, value double, unit varchar, approx varchar, indicator varchar, series_key varchar,
+                   region varchar, period_start int, period_end int, part_year boolean, in_repeated boolean,
+                   quote varchar, sentence varchar, subject varchar)""")
+    rows_ = []
+    for g in range(300):
+        base = rng.choice(bases)
+        for i in range(rng.randint(1, 9)):
+            value = base * rng.choice(factors) if rng.random() < 0.9 else float(rng.randint(-3, 3))
+            approx = rng.choice(["exact", "exact", "over", "nearly", "about"])
+            rows_.append((f"m{g}-{i}", f"d{i}", f"f{i}.txt", i, value, rng.choice(["件", None]), approx,
+                          f"code{g % 40}", f"region{g // 40}"))
+    con.executemany("insert into metrics values (?, ?, ?, ?, 'count', ?, ?, ?, ?, null, ?, 2023, 2023, false, false, "
+                    "'', '', '')", rows_)
+    got = con.execute(f"select * from ({body}) order by all").fetchall()
+    want = con.execute(f"select * from ({reference}) order by all").fetchall()
+    assert len(got) > 100 and got == want
