@@ -212,9 +212,11 @@ def test_a_decoder_error_rejects_its_file_and_not_the_others(monkeypatch):
         return real(data, max_bytes)
 
     monkeypatch.setattr(decode, "decode", fragile)
-    out, _ = parallel.decode_task([("平安建设".encode(), None), (b"boom", None), ("政法工作".encode(), None)])
+    items = [("平安建设".encode(), None), (b"boom", None), ("政法工作".encode(), None)]
+    out, _ = parallel.decode_task(items)
     assert [d.ok for d in out] == [True, False, True]
     assert out[1].reject_reason.startswith("decoder error: MemoryError: decoder ran out")
+    assert ingest.decode_each([d for d, _ in items], None) == out  # the same in the scan's own process
 
 
 def test_runner_runs_little_work_in_this_process(monkeypatch):

@@ -196,3 +196,12 @@ def decode(data: bytes, max_bytes: int | None = None) -> Decoded:
     if not _CJK.search(text):
         return _reject("no Chinese text")
     return Decoded(text, encoding, None, is_html)
+
+
+def decode_or_reject(data: bytes, max_bytes: int | None = None) -> Decoded:
+    """decode(), with an error inside the decoder turned into this file's rejection: one bad file
+    never stops a scan, whether it is decoded here or on a worker."""
+    try:
+        return decode(data, max_bytes)
+    except Exception as e:  # noqa: BLE001
+        return _reject(f"decoder error: {type(e).__name__}: {e}"[:500])

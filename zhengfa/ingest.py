@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple
 
 import pandas as pd
 
-from zhengfa.decode import Decoded, decode
+from zhengfa.decode import Decoded, decode_or_reject
 from zhengfa.sources import SOURCES_FILE
 
 MANIFEST_COLUMNS = ["path", "file_name", "size", "mtime_ns", "doc_id", "status", "reason", "duplicate_of", "judged_by",
@@ -138,7 +138,7 @@ def previous_by_path(previous: pd.DataFrame | None) -> dict[str, _Previous]:
 
 def decode_each(datas: list[bytes], max_bytes: int | None) -> list[Decoded]:
     """Decode files' bytes one after another in this process (`scan`'s default decoder)."""
-    return [decode(d, max_bytes) for d in datas]
+    return [decode_or_reject(d, max_bytes) for d in datas]
 
 
 def scan(raw_dir: Path, previous: pd.DataFrame | None, known_docs: set[str], max_bytes: int,

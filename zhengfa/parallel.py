@@ -132,15 +132,8 @@ def text_tables_task(items: list[tuple[str, str, dict | None]]) -> tuple[list[di
 
 
 def decode_task(items: list[tuple[bytes, int | None]]) -> tuple[list[decode.Decoded], list]:
-    """Files' bytes → Decoded, in order. A decoder error rejects its file with the error; it does
-    not stop the others."""
-    out = []
-    for data, max_bytes in items:
-        try:
-            out.append(decode.decode(data, max_bytes))
-        except Exception as e:  # noqa: BLE001 - one bad file must not stop the scan
-            out.append(decode.Decoded(None, None, f"decoder error: {_describe(e)}"))
-    return out, []
+    """Files' bytes → Decoded, in order (a decoder error rejects only its file)."""
+    return [decode.decode_or_reject(data, max_bytes) for data, max_bytes in items], []
 
 
 def decode_with(runner: "Runner") -> Callable[[list[bytes], int | None], list[decode.Decoded]]:
